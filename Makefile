@@ -1,0 +1,50 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export JAX_PLATFORMS := cpu
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: install demo test sync-check unit nbtest bench weights docs-proc clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: run the quick-start tutorial end to end (no hardware) and write its report under out/
+demo: install
+	@mkdir -p out
+	DYNAPSE_NB_OUT=$(CURDIR)/out $(BIN)/python -m jupyter nbconvert --to html --execute \
+	    --ExecutePreprocessor.timeout=1200 nbs/tutorials/quick_start.ipynb --output-dir out --output quick_start
+	@echo "report: out/quick_start.html; figures and summary: out/"
+	@ls out
+
+## make test: notebooks and package in sync, every notebook under nbval, every test under tests/
+test: install sync-check
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg \
+	    --nbval-cell-timeout=1200 nbs tests
+
+sync-check: install
+	$(BIN)/python tools/check_sync.py
+
+unit: install
+	$(BIN)/python -m pytest tests
+
+nbtest: install
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg nbs
+
+bench: install
+	$(BIN)/python benchmarks/bench_sim.py
+
+docs-proc: install
+	$(BIN)/nbdev-proc-nbs
+
+clean:
+	rm -rf out _proc _docs
