@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export JAX_PLATFORMS := cpu
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
 .PHONY: install demo test sync-check unit nbtest bench weights docs-proc clean

@@ -13,7 +13,6 @@ import pytest
 
 # JAX on a machine with a GPU but CPU-only jaxlib prints a warning that nbval would count as output.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 _ROOT = Path(__file__).parent
 _flags = tomllib.loads((_ROOT / "pyproject.toml").read_text())["tool"]["nbdev"].get("tst_flags", "notest").split()
