@@ -32,6 +32,7 @@ test: install sync-check
 
 sync-check: install
 	$(BIN)/python tools/check_sync.py
+	$(BIN)/python tools/readme_from_index.py --check
 
 unit: install
 	$(BIN)/python -m pytest tests
