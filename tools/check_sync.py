@@ -11,7 +11,7 @@ BIN = Path(sys.executable).parent
 
 
 def snapshot():
-    files = [*ROOT.glob("dynapse_nb/**/*.py"), *ROOT.glob("nbs/**/*.ipynb")]
+    files = [*ROOT.glob("dynapse_nb/**/*.py"), *ROOT.glob("nbs/**/*.ipynb"), *ROOT.glob("nbs/llms.txt")]
     return {p.relative_to(ROOT): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in files if ".ipynb_checkpoints" not in p.parts}
 
