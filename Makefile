@@ -27,7 +27,7 @@ demo: install
 
 ## make test: notebooks and package in sync, every notebook under nbval, every test under tests/
 test: install sync-check
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg \
+	$(BIN)/python -m pytest -rs --nbval --nbval-current-env --nbval-sanitize-with .nbval-sanitize.cfg \
 	    --nbval-cell-timeout=1200 nbs tests
 
 sync-check: install
@@ -42,6 +42,10 @@ nbtest: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_sim.py
+
+## make weights: retrain the shipped tutorial weights (dynapse_nb/data/tutorial_weights.npz) from their seed
+weights: install
+	$(BIN)/python tools/make_weights.py
 
 docs-proc: install
 	$(BIN)/nbdev-proc-nbs
