@@ -101,6 +101,12 @@ def test_bad_parameters(bad, match):
         DynapSim(3, **bad)
 
 
+def test_negative_spike_counts_refused():
+    net = Sequential(LinearJax((4, 2), seed=0), DynapSim(2))
+    with pytest.raises(ValueError, match="negative entries"):
+        net(-np.ones((10, 4)))
+
+
 def test_bad_input_shapes():
     m = DynapSim(3)
     with pytest.raises(ValueError, match="expects 3"):

@@ -1,0 +1,26 @@
+"""The package root: lazy re-exports of the pipeline's names, and no heavy import at `import dynapse_nb`."""
+import subprocess, sys
+
+import dynapse_nb
+
+
+def test_every_exported_name_resolves():
+    for name, module in dynapse_nb._EXPORTS.items():
+        obj = getattr(dynapse_nb, name)
+        assert obj.__module__ == f"dynapse_nb.{module}", name
+    assert set(dynapse_nb._EXPORTS) <= set(dir(dynapse_nb))
+
+
+def test_unknown_name_raises():
+    try:
+        dynapse_nb.NoSuchThing
+    except AttributeError as e:
+        assert "NoSuchThing" in str(e)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_light():
+    code = "import sys, dynapse_nb; print('jax' in sys.modules, 'samna' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
