@@ -61,14 +61,19 @@ def dense(model, n, batch, steps, repeats, record=False):
             "neuron_steps_per_s": batch * steps * n / run, "mean_rate_hz": float(np.asarray(out).mean() / DT)}
 
 
-def memory(model, n, batch, steps, record):
-    "Peak RSS (MiB) of a fresh interpreter that builds the network and runs it once (ru_maxrss of that process)."
+def memory(model, n, batch, steps, record, repeats=3):
+    """Peak RSS (MiB) of a fresh interpreter that builds the network and runs it once (ru_maxrss of that
+    process), measured `repeats` times: the peak varies by a few hundred MiB from run to run (allocator arenas,
+    thread timing), so the median and the spread are reported."""
     code = (f"import sys, resource; sys.path.insert(0, {str(HERE)!r}); import bench_sim as b; "
             f"b.dense({model!r}, {n}, {batch}, {steps}, 0, record={record}); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    r = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                       env={**os.environ, "JAX_PLATFORMS": "cpu"})
-    return {"model": model, "record": record, "peak_rss_mib": int(r.stdout.split()[-1]) / 1024}
+    peaks = []
+    for _ in range(repeats):
+        r = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                           env={**os.environ, "JAX_PLATFORMS": "cpu"})
+        peaks.append(int(r.stdout.split()[-1]) / 1024)
+    return {"model": model, "record": record, "peak_rss_mib": statistics.median(peaks), "peaks_mib": peaks}
 
 
 def reference(quick):
@@ -114,7 +119,8 @@ def main(argv=None):
     for name, f, r in rows:
         print(f"{name:38s} {fmt(f(res['ours']['four']))} {fmt(f(res['ours']['lumped']))} {fmt(r)}")
     for m in res["ours"]["memory"]:
-        print(f"peak RSS, dense, record={m['record']!s:5s} (MiB) {m['peak_rss_mib']:12.0f}")
+        print(f"peak RSS, dense, record={m['record']!s:5s} (MiB) {m['peak_rss_mib']:12.0f}   "
+              f"(runs: {', '.join(f'{p:.0f}' for p in m['peaks_mib'])})")
     print(f"written to {a.out}")
     return res
 
