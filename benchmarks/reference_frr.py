@@ -25,22 +25,17 @@ per-sample loop (``reset_state`` + call) does. The first training batch is also 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import logging
 import math
 import os
 import sys
 import time
-import warnings
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np
+from _reference_env import emit, quiet
 
-with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the JSON object only
-    logging.disable(logging.WARNING)
-    warnings.filterwarnings("ignore")
+with quiet():  # keep stdout for the JSON object only
     import jax
     import rockpool
     from rockpool.devices.dynapse import DynapSim
@@ -160,12 +155,7 @@ def main(argv=None) -> dict:
         "per_seed": per_seed,
         "total_script_s": time.perf_counter() - t_start,
     }
-    text = json.dumps(res, indent=1)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
-    return res
+    return emit(res, a.out)
 
 
 if __name__ == "__main__":

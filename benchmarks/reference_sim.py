@@ -19,23 +19,18 @@ Only rockpool's public API is called; timings are wall-clock on whatever CPU run
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import logging
 import os
 import platform
 import statistics
 import sys
 import time
-import warnings
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np
+from _reference_env import emit, quiet
 
-with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the JSON object only
-    logging.disable(logging.WARNING)
-    warnings.filterwarnings("ignore")
+with quiet():  # keep stdout for the JSON object only
     import jax
     import rockpool
     from rockpool.devices.dynapse import DynapSim
@@ -144,12 +139,7 @@ def main(argv=None) -> dict:
     res["tutorial_100_sample_loop"] = time_sample_loop(net, poisson_raster(rng, (a.loop_samples, 500, 60)))
     res["dense_1024_jit"] = time_dense_jit(a.dense_n, a.dense_batch, a.dense_steps, a.dense_repeats)
     res["total_script_s"] = time.perf_counter() - t_start
-    text = json.dumps(res, indent=1)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
-    return res
+    return emit(res, a.out)
 
 
 if __name__ == "__main__":
