@@ -22,8 +22,11 @@ quantize + config, and ``mapping_plus_config_best_s`` without the quantizer. Tar
 """
 from __future__ import annotations
 
-import argparse, json, os, platform, time, warnings
+import argparse, os, platform, sys, time, warnings
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import print_checks, save_results  # noqa: E402
 
 import numpy as np
 
@@ -114,10 +117,8 @@ def main(argv=None) -> dict:
         print(f"{name:16s} {r['n_neuron']:5d} {r['n_in']:5d} {r['n_cluster']:5d} {r['n_chips_used']:5d} "
               f"{r['max_fan_in']:6d} {c['cam_entries']:7d} {1e3 * r['best_s']:9.1f} "
               f"{1e3 * res['quantize'][name]['best_s']:10.1f} {1e3 * c['best_s']:11.1f} {1e3 * t[name]['best_s']:10.1f}")
-    for k, ok in res["checks"].items(): print(f"[{'ok' if ok else 'MISSED'}] {k}")
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out}")
+    print_checks(res["checks"])
+    save_results(res, a.out)
     return res
 
 

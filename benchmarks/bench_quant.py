@@ -23,6 +23,9 @@ from __future__ import annotations
 import argparse, json, os, platform, subprocess, sys, time, warnings
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import print_checks, save_results  # noqa: E402
+
 import numpy as np
 
 from dynapse_nb.quantize import BASE_WEIGHT_NAMES, DroppedWeightWarning, dequantize, optimal_levels_nmse, quantize
@@ -152,11 +155,9 @@ def main(argv=None) -> dict:
         print("tutorial case skipped (give --w-in and --w-rec)")
     print(f"{'case':28s} {'metric':34s} {'dynapse_nb':>22s} {'reference (mean)':>18s}")
     for row in rows: print(f"{row[0]:28s} {row[1]:34s} {row[2]:>22s} {row[3]:>18s}")
-    for k, ok in checks.items(): print(f"[{'ok' if ok else 'MISSED'}] {k}")
+    print_checks(checks)
     res["checks"] = checks
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out}")
+    save_results(res, a.out)
     return res
 
 

@@ -15,6 +15,9 @@ Usage: python benchmarks/bench_sim.py [--quick] [--out benchmarks/results/sim.js
 import argparse, json, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import save_results  # noqa: E402
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 HERE = Path(__file__).resolve().parent
 RATE, DT = 50.0, 1e-3
@@ -100,8 +103,7 @@ def main(argv=None):
     res["ours"]["memory"] = [memory("four", n, batch, steps, rec) for rec in (False, True)]
     res["reference"] = reference(a.quick)
     res["loadavg_at_end"] = os.getloadavg()
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=1))
+    save_results(res, a.out)
     print(f"{'case':38s} {'four':>12s} {'lumped':>12s} {'reference':>12s}")
     ref = res["reference"] or {}
     rows = [("60->2 call, first (s)", lambda m: m["tutorial"]["first_call_s"], ref.get("tutorial_eager", {}).get("first_call_s")),
@@ -121,7 +123,6 @@ def main(argv=None):
     for m in res["ours"]["memory"]:
         print(f"peak RSS, dense, record={m['record']!s:5s} (MiB) {m['peak_rss_mib']:12.0f}   "
               f"(runs: {', '.join(f'{p:.0f}' for p in m['peaks_mib'])})")
-    print(f"written to {a.out}")
     return res
 
 
