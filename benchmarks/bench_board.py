@@ -30,7 +30,7 @@ import numpy as np
 import jax
 
 from dynapse_nb.board import DynapseSamna, VirtualBoard
-from dynapse_nb.config import config_from_specification
+from dynapse_nb.from_spec import config_from_specification
 from dynapse_nb.dynapsim import DynapSim
 from dynapse_nb.mapping import mapper
 from dynapse_nb.nn import LinearJax, Sequential

@@ -34,7 +34,7 @@ from dynapse_nb.nn import LinearJax, Sequential
 from dynapse_nb.dynapsim import DynapSim
 from dynapse_nb.mapping import ClusteringWarning, fan_in, mapper, merge_populations
 from dynapse_nb.quantize import DroppedWeightWarning, quantize
-from dynapse_nb.config import config_from_specification
+from dynapse_nb.from_spec import config_from_specification
 
 HERE = Path(__file__).resolve().parent
 TARGETS = dict(dense_1024_best_s=1.0, dense_1024_total_best_s=1.0)

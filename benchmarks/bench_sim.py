@@ -27,7 +27,7 @@ def _net(n_in, n, model, seed=0):
     import numpy as np
     from dynapse_nb.nn import LinearJax, Sequential
     from dynapse_nb.dynapsim import DynapSim
-    return Sequential(LinearJax((n_in, n), seed=seed), DynapSim((n, n), has_rec=True, rng_key=seed, synapse_model=model))
+    return Sequential(LinearJax((n_in, n), rng_key=seed), DynapSim((n, n), has_rec=True, rng_key=seed, synapse_model=model))
 
 
 def _raster(shape, seed=2022):

@@ -2,8 +2,21 @@
 
 Modules:
 
+- `dynapse_nb.biasgen`: Currents <-> (coarse, fine) codes of the Dynap-SE2 bias generator.
 - `dynapse_nb.board`: Run a configuration on a Dynap-SE2 board -- a real one through samna, or the `VirtualBoard` emulator -- with rasters in and rasters out.
-- `dynapse_nb.train`: Surrogate-gradient training of `Sequential(LinearJax, DynapSim)` networks with optax, made robust to the chip's mismatch; the frozen-noise task of the tutorials and the weights `dynapse_nb` ships for it."""
+- `dynapse_nb.chip`: Every hardware figure of the Dynap-SE2 chip and board, defined once and imported everywhere else.
+- `dynapse_nb.config`: A pure-Python Dynap-SE2 configuration (samna's object model) that writes and reads samna's JSON exactly.
+- `dynapse_nb.dynapsim`: The Dynap-SE2 neuron and its synapses as differential-pair integrator (DPI) circuits, simulated in JAX.
+- `dynapse_nb.from_spec`: The compiler: the mapper's spec (neurons on cores, per-core currents, quantized weights) -> a Dynap-SE2 configuration and the map of input channels to the destinations their events are sent to.
+- `dynapse_nb.limits`: The board's budgets -- neurons per core, tags, CAM, SRAM and hops -- checked in one place, and the one error type that lists every problem at once.
+- `dynapse_nb.mapping`: Network graph -> spec: neurons placed on cores, one set of currents per core, float weights, capacity checks.
+- `dynapse_nb.nn`: The module shell: `LinearJax`, `Sequential`, input checks and the computational graph that the mapper reads.
+- `dynapse_nb.plots`: Rasters, staggered current traces, and the model-response figures of the tutorials.
+- `dynapse_nb.quantize`: Float weights -> four base weight currents per core and a 4-bit mask per connection.
+- `dynapse_nb.readback`: A configuration -> the simulator network it programs (`dynapsim_net_from_config`), and a spec -> its simulator.
+- `dynapse_nb.spikes`: Poisson rasters, the frozen-noise dataset, raster <-> (time, channel) events, and the firing-rate ratio.
+- `dynapse_nb.train`: Surrogate-gradient training of `Sequential(LinearJax, DynapSim)` networks with optax, made robust to the chip's mismatch; the frozen-noise task of the tutorials and the weights `dynapse_nb` ships for it.
+- `dynapse_nb.widgets`: Interactive panels for the quick-start tutorial: tune Iscale and friends, compare responses, explore quantization."""
 
 __version__ = "0.1.0"
 
@@ -16,7 +29,7 @@ _EXPORTS = {
     "poisson_spike_train": "spikes", "firing_rate_ratio": "spikes", "plot_model_response": "plots",
     "plot_model_response_histogram": "plots", "plot_Ix": "plots", "visualize_device_sim": "plots",
     "load_tutorial_weights": "train", "mapper": "mapping", "dequantize": "quantize",
-    "config_from_specification": "config", "dynapsim_net_from_config": "readback",
+    "config_from_specification": "from_spec", "dynapsim_net_from_config": "readback",
     "dynapsim_net_from_spec": "readback", "VirtualBoard": "board", "DynapseSamna": "board",
     "find_dynapse_boards": "board", "calibrate_iscale": "board",
 }

@@ -15,8 +15,8 @@ from dynapse_nb.board import (Board, BoardClosedError, DynapseSamna, SamnaBoard,
                               calibrate_iscale, check_fits, event_from_json, event_to_json, find_dynapse_boards,
                               from_samna, require_samna, samna_status, scale_base_weights, to_samna)
 from dynapse_nb.chip import MAX_TAG, MONITOR_HOP, thermal_voltage
-from dynapse_nb.config import (ConfigError, Dynapse2Configuration, Dynapse2Destination, NormalGridEvent,
-                               config_from_specification, from_json, to_json)
+from dynapse_nb.config import ConfigError, Dynapse2Configuration, Dynapse2Destination, NormalGridEvent, from_json, to_json
+from dynapse_nb.from_spec import config_from_specification
 from dynapse_nb.dynapsim import DynapSim
 from dynapse_nb.mapping import mapper
 from dynapse_nb.nn import LinearJax, Sequential
@@ -203,10 +203,10 @@ def test_mismatch_and_temperature(tutorial):
     x = np.concatenate([FrozenNoiseDataset(2).input_raster, FrozenNoiseDataset(4, seed=2023).input_raster])
     run = lambda b: DynapseSamna(b, **cfg)(x)[0]
     ideal = run(VirtualBoard())
-    a, a2, c = (run(VirtualBoard(seed=s, percent_mismatch=0.2)) for s in (1, 1, 2))
+    a, a2, c = (run(VirtualBoard(rng_key=s, percent_mismatch=0.2)) for s in (1, 1, 2))
     np.testing.assert_array_equal(a, a2)
     assert not np.array_equal(a, c) and not np.array_equal(a, ideal)
-    np.testing.assert_array_equal(run(VirtualBoard(seed=9, percent_mismatch=0.0)), ideal)   # seed alone: no change
+    np.testing.assert_array_equal(run(VirtualBoard(rng_key=9, percent_mismatch=0.0)), ideal)   # key alone: no change
     hot = VirtualBoard(temperature=350); hot.apply_configuration(cfg["config"])
     assert float(hot._dyn.Ut[0]) == pytest.approx(thermal_voltage(350), rel=1e-6)
 

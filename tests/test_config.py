@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dynapse_nb import config as C
+from dynapse_nb.limits import MAX_LISTED
 from dynapse_nb.chip import BIASES, Dendrite, MAX_HOP, N_CAM, N_NEURONS, N_TAGS
 from dynapse_nb.config import (ConfigError, Dynapse2Chip, Dynapse2Configuration, Dynapse2Core, Dynapse2Destination,
                                Dynapse2Neuron, Dynapse2Parameter, Dynapse2Synapse, NormalGridEvent, ParameterMap,
@@ -463,7 +464,7 @@ def test_many_problems_are_counted_and_capped():
             j["value0"]["chips"][0]["cores"]["value0"]["neurons"][f"value{n}"]["synapses"][f"value{s}"]["tag"] = 4096
     e = read_error(j)
     assert e.count == 6400 and len(e.problems) == C.KEPT_PROBLEMS
-    assert str(e).count("\n") == C.SHOWN_PROBLEMS + 1 and str(e).endswith(f"... and {6400 - C.SHOWN_PROBLEMS} more")
+    assert str(e).count("\n") == MAX_LISTED + 1 and str(e).endswith(f"... and {6400 - MAX_LISTED} more")
     assert e.problems[0] == "chips[0].cores[0].neurons[0].synapses[0].tag = 4096: outside 0..2047 (11-bit tag)"
 
 

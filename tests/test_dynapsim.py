@@ -76,7 +76,7 @@ def test_per_synapse_input_and_explicit_types():
 
 
 def test_no_retrace_for_same_shapes():
-    net = Sequential(LinearJax((7, 3), seed=0), DynapSim(3, has_rec=True))
+    net = Sequential(LinearJax((7, 3), rng_key=0), DynapSim(3, has_rec=True))
     x = np.zeros((50, 7), np.float32)
     net(x)
     n = simulate._cache_size()
@@ -102,7 +102,7 @@ def test_bad_parameters(bad, match):
 
 
 def test_negative_spike_counts_refused():
-    net = Sequential(LinearJax((4, 2), seed=0), DynapSim(2))
+    net = Sequential(LinearJax((4, 2), rng_key=0), DynapSim(2))
     with pytest.raises(ValueError, match="negative entries"):
         net(-np.ones((10, 4)))
 

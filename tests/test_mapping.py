@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dynapse_nb.chip import N_CAM, N_CORES, N_NEURONS, N_SRAM, N_TAGS
-from dynapse_nb.dynapsim import COMMON_CURRENTS, SYN_CURRENTS, DynapSim
+from dynapse_nb.dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, DynapSim
 from dynapse_nb.nn import Graph, LinearJax, LinearWeights, NeuronPopulation, Sequential
 from dynapse_nb.mapping import (ClusteringWarning, MappingError, cluster, fan_in, mapper, merge_populations,
                                 parameter_groups, split_sequence)
@@ -52,7 +52,7 @@ def test_tutorial_net_one_core_and_keys():
     np.testing.assert_array_equal(spec["weights_rec"], net[1].w_rec)
     assert isinstance(spec["Iscale"], float) and spec["Iscale"] == net[1].Iscale
     assert spec["dt"] == net[1].dt and spec["synapse_model"] == "four"
-    names = COMMON_CURRENTS + SYN_CURRENTS["four"]
+    names = COMMON_CURRENTS + SYNAPSE_MODELS["four"].currents
     for k in names:
         assert isinstance(spec[k], list) and len(spec[k]) == 1 and isinstance(spec[k][0], float)
         assert spec[k][0] == float(getattr(net[1], k)[0])                # nominal value, mismatch not applied
@@ -65,7 +65,7 @@ def test_tutorial_net_one_core_and_keys():
 def test_lumped_model_current_names():
     spec = quiet_mapper(DynapSim(3, synapse_model="lumped", Itau_syn=2e-12).as_graph())
     assert spec["weights_in"] is None and spec["weights_rec"] is None and spec["n_in"] == 0
-    for k in COMMON_CURRENTS + SYN_CURRENTS["lumped"]: assert len(spec[k]) == 1
+    for k in COMMON_CURRENTS + SYNAPSE_MODELS["lumped"].currents: assert len(spec[k]) == 1
     assert "Itau_ampa" not in spec
     assert spec["Itau_syn"][0] == float(np.float32(2e-12))
 
@@ -195,7 +195,7 @@ def test_fan_in_65_listed():
     with pytest.raises(MappingError) as e:
         mapper(Sequential(LinearJax((65, 3), weight=w), DynapSim(3)).as_graph())
     assert len(e.value.problems) == 1
-    assert f"more than {N_CAM} connections" in str(e.value) and "neuron 1 (1_DynapSim[1]): 65" in str(e.value)
+    assert f"more than {N_CAM} CAM entries" in str(e.value) and "neuron 1 (1_DynapSim[1]): 65" in str(e.value)
 
 
 def test_fan_in_counts_input_plus_recurrent():
@@ -209,7 +209,7 @@ def test_fan_in_counts_input_plus_recurrent():
 
 
 def test_tags():
-    with pytest.raises(MappingError, match=r"2000 input channels \+ 49 neurons = 2049 tags, but there are 2048"):
+    with pytest.raises(MappingError, match=r"2000 input channels \+ 49 neurons need tags 0..2048 \(2049 tags\), but tags stop at 2047"):
         mapper(Sequential(LinearJax((2000, 49), weight=np.zeros((2000, 49))), DynapSim(49)).as_graph())
     quiet_mapper(Sequential(LinearJax((2000, 48), weight=np.zeros((2000, 48))), DynapSim(48)).as_graph())
 
@@ -219,7 +219,7 @@ def test_5000_neurons_one_error_with_all_problems():
         mapper(DynapSim(5000).as_graph())
     probs = e.value.problems
     assert len(probs) == 2
-    assert "0 input channels + 5000 neurons = 5000 tags" in probs[0]
+    assert "0 input channels + 5000 neurons need tags 0..4999 (5000 tags)" in probs[0]
     assert "5000 neurons, but 4 chip(s) x 4 cores x 256 neurons per core hold 4096" in probs[1]
     w = np.zeros((70, 5000), np.float32); w[:, 9] = 1.0; w[:65, 7] = 1.0
     with pytest.raises(MappingError) as e:
@@ -227,7 +227,7 @@ def test_5000_neurons_one_error_with_all_problems():
     assert len(e.value.problems) == 3                                   # fan-in, tags, neurons: one error
     assert "2 of 5000 neurons" in e.value.problems[0]
     assert "neuron 7 (1_DynapSim[7]): 65, neuron 9 (1_DynapSim[9]): 70" in e.value.problems[0]
-    assert str(e.value).startswith("the network does not fit the Dynap-SE2 board (4 chips): 3 problem(s)")
+    assert str(e.value).startswith("the network does not fit the Dynap-SE2 board (4 chips): 3 problems")
 
 
 def test_offender_list_truncated_with_total():

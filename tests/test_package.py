@@ -24,3 +24,10 @@ def test_import_is_light():
     code = "import sys, dynapse_nb; print('jax' in sys.modules, 'samna' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_docstring_lists_every_module():
+    from pathlib import Path
+    modules = {p.stem for p in Path(dynapse_nb.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    missing = [m for m in sorted(modules) if f"`dynapse_nb.{m}`" not in dynapse_nb.__doc__]
+    assert not missing, f"the package docstring does not list {missing}"

@@ -16,12 +16,11 @@ import pytest
 from dynapse_nb.chip import IO, MONITOR_HOP, N_CAM, N_CORES, N_SRAM, Dendrite, chip_hops
 from dynapse_nb.biasgen import bias_range, nearest_achievable
 from dynapse_nb.nn import LinearJax, Sequential
-from dynapse_nb.dynapsim import COMMON_CURRENTS, SYN_CURRENTS, SYNAPSE_MODELS, DynapSim
+from dynapse_nb.dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, DynapSim
 from dynapse_nb.mapping import ClusteringWarning, mapper
 from dynapse_nb.quantize import DroppedWeightWarning, dequantize, quantize
-from dynapse_nb import config as C
-from dynapse_nb.config import (ConfigError, Dynapse2Destination, config_from_specification, diff, load, save,
-                               spec_biases)
+from dynapse_nb.config import ConfigError, Dynapse2Destination, diff, load, save
+from dynapse_nb.from_spec import config_from_specification, spec_biases
 from dynapse_nb.readback import (UnreachedSynapseWarning, dynapsim_net_from_config, dynapsim_net_from_spec,
                                  read_config)
 
@@ -83,11 +82,10 @@ def test_config_does_not_import_jax():
 
 
 def test_current_names_agree_with_the_simulator():
-    assert set(C.CORE_CURRENTS) == set(COMMON_CURRENTS)
-    assert set(C._SYN_BIASES) == set(SYNAPSE_MODELS)
-    for model in SYNAPSE_MODELS:
-        names = set(spec_biases(model))
-        assert names == set(COMMON_CURRENTS) | set(SYN_CURRENTS[model]) | {f"Iw_{b}" for b in range(4)}
+    for name, model in SYNAPSE_MODELS.items():
+        names = set(spec_biases(name))
+        assert names == set(COMMON_CURRENTS) | set(model.currents) | {f"Iw_{b}" for b in range(4)}
+        assert set(model.biases) == set(model.currents)
 
 
 # ---------------------------------------------------------------- layout of what is written
@@ -288,7 +286,7 @@ def test_refuses_what_does_not_fit_the_board():
     config_from_specification(**quantized_toy([0, 1], N_CAM, w_in[:N_CAM]))
     w_rec = np.zeros((5, 5), int); w_rec[0, 1:] = 1                  # neuron 0 -> chips 0..3: 1 + 4 SRAM entries
     e = refused(quantized_toy([0, 0, 4, 8, 12], N_CAM + 1, np.ones((N_CAM + 1, 5), int), w_rec),
-                "CAM: 5 neuron(s)", "SRAM: 1 neuron(s) need more than 4", "neuron 0 (core 0): 5")
+                "fan-in (CAM): 5 of 5 neurons", "fan-out (SRAM): 1 of 5 neurons need more than 4", "neuron 0 (core 0): 5")
     assert isinstance(e, ConfigError) and len(e.problems) == 2 and "neuron 0 (core 0): 65" in e.problems[0]
     refused(quantized_toy([0, 32], 1, np.ones((1, 2), int)), "chip 8 is out of reach of chip 0", n_chips=9)
     refused({**quantized_toy([0], 1), "Iw_0": [1e-3]}, "core 0: Iw_0 = 0.001 A does not fit bias SYAM_W0_P")
