@@ -1,4 +1,4 @@
-"""Rasters, staggered current traces, and the model-response figures of the tutorials.
+"""Rasters, current traces, the model-response figures of the tutorials, and the views the widget panels redraw.
 
 Docs: https://dynapse-nb.github.io/dynapse_nb/plots.html.md"""
 
@@ -7,42 +7,210 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/plots.html.md"""
 # %% ../nbs/04_plots.ipynb #8e6be107
 from __future__ import annotations
 import builtins
+import math
 import numbers
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .spikes import firing_rate_ratio, raster_to_events
 
 # %% auto #0
-__all__ = ['plot_raster', 'plot_Ix', 'plot_model_response', 'plot_model_response_histogram', 'plot_vmem', 'plot_isyn',
-           'plot_imem', 'visualize_device_sim']
+__all__ = ['format_si', 'format_current', 'si_formatter', 'current_axis', 'draw_raster', 'update_raster', 'plot_raster', 'Traces',
+           'draw_traces', 'update_traces', 'plot_Ix', 'plot_model_response', 'plot_model_response_histogram',
+           'plot_vmem', 'plot_isyn', 'plot_imem', 'visualize_device_sim', 'TuningView', 'ResponseView', 'QuantView']
 
 # %% ../nbs/04_plots.ipynb #4708da95
+_PREFIXES = {-18: "a", -15: "f", -12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k"}
+
+def format_si(value: float, # a number in `unit`
+              unit: str, # its unit: 'A', 'V', 's', ...
+              digits: int = 3, # significant digits
+             ) -> str: # e.g. '5.32 pA'
+    "`value` with an SI prefix and `digits` significant digits: `format_si(5.3191e-12, 'A') == '5.32 pA'`."
+    if isinstance(value, np.ndarray) and value.ndim == 0: value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"expected one number (in {unit}), got {type(value).__name__} {value!r}")
+    if not math.isfinite(value): raise ValueError(f"expected a finite number (in {unit}), got {value!r}")
+    r = float(f"{float(value):.{digits}g}")                  # rounded first: 999.7 pA is 1 nA, not 1e+03 pA
+    if r == 0: return f"0 {unit}"
+    e = 3 * math.floor(math.log10(abs(r)) / 3)
+    if abs(r) / 10.0 ** e >= 1000: e += 3                     # log10 of a power of ten can miss by one ulp
+    if abs(r) / 10.0 ** e < 1: e -= 3
+    e = min(max(e, -18), 3)
+    return f"{r / 10.0 ** e:.{max(digits, 3)}g} {_PREFIXES[e]}{unit}"   # 250 fA, not 2.5e+02 fA, at 2 digits
+
+def format_current(amps: float, # a current in A
+                   digits: int = 3, # significant digits
+                  ) -> str: # e.g. '5.32 pA'
+    "`amps` with an SI prefix: `format_current(5.319148767279902e-12) == '5.32 pA'`."
+    return format_si(amps, "A", digits)
+
+def si_formatter(unit: str = "A", # the axis' unit
+                 digits: int = 3, # significant digits
+                ) -> FuncFormatter: # for `ax.yaxis.set_major_formatter`
+    "Tick labels of an axis in `unit` written by `format_si`: `10 pA`, not `1e-11`."
+    return FuncFormatter(lambda v, pos=None: format_si(v, unit, digits))
+
+# %% ../nbs/04_plots.ipynb #aa31dceb
+def current_axis(ax: Axes, # the Axes whose y axis holds a current
+                 log: bool = True, # log scale with decade ticks, or linear
+                 label: str | None = None, # the axis label (the unit is in the tick labels)
+                ) -> Axes:
+    "Make the y axis of `ax` a current axis: ticks written like `10 pA`; on a log scale, decades only."
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(numticks=5))
+        ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_formatter(si_formatter("A"))
+    if label is not None: ax.set_ylabel(label)
+    return ax
+
+# %% ../nbs/04_plots.ipynb #e86862d8
 def _new_ax(ax, figsize=(7, 2.6)) -> Axes:
     if ax is None: return plt.subplots(figsize=figsize, layout="constrained")[1]
     if not isinstance(ax, Axes): raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
     return ax
 
-def plot_raster(spikes, dt: float = 1e-3, t_start: float = 0.0, ax: Axes | None = None,
-                name: str | None = None) -> Axes:
-    "Tick plot of a `(T, N)` spike-count raster on `ax` (a new figure if None), titled `name`; returns the Axes."
+# %% ../nbs/04_plots.ipynb #e50b50b4
+def draw_raster(ax: Axes, # where to draw
+                n_rows: int, # rows of the raster (neurons or channels)
+                color=None, # one matplotlib colour for every row; None: row i in colour C{i}
+                labels: list[str] | None = None, # legend label of each row; None: n[i]
+               ) -> list[Line2D]: # one empty line of tick markers per row, for `update_raster`
+    "Empty tick lines of an `n_rows` raster on `ax` (integer row ticks, rows from 0 at the bottom)."
+    if not (isinstance(n_rows, numbers.Integral) and n_rows >= 1): raise ValueError(f"n_rows must be >= 1, got {n_rows!r}")
+    ms, mew = (8, 1.2) if n_rows <= 8 else (5.5, 1.0) if n_rows <= 16 else (3.5, 0.8)
+    labels = labels or [f"n[{i}]" for i in range(n_rows)]
+    lines = [ax.plot([], [], ls="none", marker="|", ms=ms, mew=mew, color=color or f"C{i % 10}", label=labels[i])[0]
+             for i in range(n_rows)]
+    if n_rows <= 16: ax.set_yticks(range(n_rows))
+    else: ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.set_ylim(-0.5, n_rows - 0.5)
+    return lines
+
+def _rows(spikes, dt, t_start, n_rows: int | None = None):
+    "(T, N, spike times of each row) of a (T, N) count raster, after the checks of `raster_to_events`."
     spikes = np.asarray(spikes)
     times, channels = raster_to_events(spikes, dt, t_start)     # checks shape, counts, dt and t_start
-    ax = _new_ax(ax)
     T, N = spikes.shape
-    ax.scatter(times, channels, marker="|", s=30 if N <= 16 else 12, linewidths=1.0, color="k")
-    ax.set(xlim=(t_start, t_start + T * dt), ylim=(-0.5, N - 0.5), xlabel="Time (s)", ylabel="Channel")
-    if N <= 16: ax.set_yticks(range(N))
+    if n_rows is not None and N != n_rows:
+        raise ValueError(f"the raster has {N} rows (shape {spikes.shape}) but {n_rows} were drawn; draw_raster(ax, {N})")
+    return T, N, [times[channels == i] for i in range(N)]
+
+def _set_rows(lines: list[Line2D], T: int, rows: list, dt: float, t_start: float):
+    for i, (ln, t) in enumerate(zip(lines, rows)): ln.set_data(t, np.full(len(t), i))
+    ax = lines[0].axes
+    ax.set_xlim(t_start, t_start + T * dt); ax.set_ylim(-0.5, len(lines) - 0.5)
+
+def update_raster(lines: list[Line2D], # the lines of `draw_raster`
+                  spikes, # spike counts (T, N), N = len(lines)
+                  dt: float = 1e-3, # time step (s)
+                  t_start: float = 0.0, # time of the first bin (s)
+                 ) -> list[Line2D]: # the same lines
+    "Put the spikes of `spikes` on the lines of `draw_raster`; the time axis spans the raster from `t_start`."
+    T, _, rows = _rows(spikes, dt, t_start, len(lines))
+    _set_rows(lines, T, rows, dt, t_start)
+    return lines
+
+# %% ../nbs/04_plots.ipynb #90e49c2a
+def plot_raster(spikes, # spike counts (T, N)
+                dt: float = 1e-3, # time step (s)
+                t_start: float = 0.0, # time of the first bin (s)
+                ax: Axes | None = None, # where to draw; None: a new figure
+                name: str | None = None, # the title
+               ) -> Axes:
+    "Tick plot of a `(T, N)` spike-count raster on `ax` (a new figure if None), titled `name`; returns the Axes."
+    T, N, rows = _rows(spikes, dt, t_start)                  # checked before a figure is made
+    ax = _new_ax(ax)
+    _set_rows(draw_raster(ax, N, color="k"), T, rows, dt, t_start)
+    ax.set(xlabel="Time (s)", ylabel="Channel")
     if name is not None: ax.set_title(name)
     return ax
 
 # %% ../nbs/04_plots.ipynb #918060d6
-def plot_Ix(Ix_record, Ithr=None, dt: float = 1e-3, name: str | None = None, idx_map: dict | None = None,
-            margin: float | None = 0.2, ax: Axes | None = None, line_ratio: float = 0.3,
-            ylabel: str = "Current (A)") -> Axes:
+class Traces(NamedTuple):
+    "The lines of `draw_traces`: one trace per neuron, and its dashed threshold line (empty list if none)."
+    lines: list
+    thresholds: list
+
+def draw_traces(ax: Axes, # where to draw
+                n: int, # neurons
+                thresholds: bool = False, # also a dashed threshold line per neuron
+                labels: list[str] | None = None, # legend label of each trace; None: n[i]
+                lw: float | None = None, # trace line width; None: matplotlib's default
+                line_ratio: float = 0.3, # threshold line width / trace line width
+               ) -> Traces: # the empty lines, for `update_traces`
+    "Empty trace lines of `n` neurons on `ax` (neuron i in colour C{i}), each followed by its threshold line."
+    if not (isinstance(n, numbers.Integral) and n >= 1): raise ValueError(f"n must be >= 1, got {n!r}")
+    if not (isinstance(line_ratio, numbers.Real) and line_ratio > 0):
+        raise ValueError(f"line_ratio must be > 0, got {line_ratio!r}")
+    labels = labels or [f"n[{i}]" for i in range(n)]
+    lines, thr = [], []
+    for i in range(n):
+        (ln,) = ax.plot([], [], color=f"C{i % 10}", lw=lw, label=labels[i])
+        lines.append(ln)
+        if thresholds: thr.append(ax.plot([], [], ls="--", color=ln.get_color(), lw=ln.get_linewidth() * line_ratio)[0])
+    return Traces(lines, thr)
+
+def update_traces(traces: Traces, # the lines of `draw_traces`
+                  record, # (T, N) currents (or voltages), N = number of lines; None: clear the lines
+                  Ithr=None, # threshold: one number or one per neuron (N,); None: no threshold lines shown
+                  dt: float = 1e-3, # time step (s)
+                  t_start: float = 0.0, # time of the first step (s)
+                  offset: float = 0.0, # neuron i is drawn shifted up by i * offset
+                  log: bool = False, # y limits in whole decades (for a log axis), else the data's range, padded
+                 ) -> Traces: # the same lines
+    "Give the lines of `draw_traces` the record and thresholds; set the x limits to the record, y limits to the data."
+    lines, thr_lines = traces
+    if record is None:
+        for ln in lines + thr_lines: ln.set_data([], [])
+        return traces
+    x = np.asarray(record)
+    if x.ndim != 2 or x.shape[1] != len(lines):
+        raise ValueError(f"record must be (T, {len(lines)}) for the {len(lines)} traces drawn, got shape {x.shape}")
+    T, N = x.shape
+    t = t_start + np.arange(T) * dt
+    shift = offset * np.arange(N)
+    for i, ln in enumerate(lines): ln.set_data(t, x[:, i] + shift[i])
+    vals = [x.ravel() if offset == 0 else (x + shift).ravel()]
+    if Ithr is not None and thr_lines:
+        th = np.broadcast_to(np.asarray(Ithr, np.float64), (N,)) + shift
+        for i, ln in enumerate(thr_lines): ln.set_data([t_start, t_start + T * dt], [th[i], th[i]])
+        vals.append(th)
+    else:
+        for ln in thr_lines: ln.set_data([], [])
+    v = np.concatenate(vals)
+    if log:
+        v = v[v > 0]
+        lo, hi = (10.0 ** np.floor(np.log10(v.min() * 0.8)), 10.0 ** np.ceil(np.log10(v.max() * 1.25))) \
+            if v.size else (1e-13, 1e-6)
+    else:
+        lo, hi = float(v.min()), float(v.max())
+        pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1e-12)
+        lo, hi = lo - pad, hi + pad
+    ax = lines[0].axes
+    ax.set_xlim(t_start, t_start + T * dt); ax.set_ylim(lo, hi)
+    return traces
+
+# %% ../nbs/04_plots.ipynb #61d116d7
+def plot_Ix(Ix_record, # the record (T, N), or one trace (T,)
+            Ithr=None, # threshold: one number or one per neuron (N,)
+            dt: float = 1e-3, # time step (s)
+            name: str | None = None, # the title
+            idx_map: dict | None = None, # {neuron index: key} to name the neurons in a legend
+            margin: float | None = 0.2, # space between neurons, as a fraction of the largest value
+            ax: Axes | None = None, # where to draw; None: a new figure
+            line_ratio: float = 0.3, # threshold line width / trace line width
+            ylabel: str = "Current", # the y axis label
+            unit: str = "A", # the record's unit, in the tick labels ('10 pA')
+           ) -> Axes:
     "Staggered traces of a `(T, N)` record (neuron `i` shifted up by `i*top*(1+margin)`), dashed thresholds `Ithr`."
     a = np.asarray(Ix_record, dtype=np.float64)
     if a.ndim == 1: a = a[:, None]
@@ -60,7 +228,6 @@ def plot_Ix(Ix_record, Ithr=None, dt: float = 1e-3, name: str | None = None, idx
         if thr.shape not in ((), (N,)):
             raise ValueError(f"Ithr must be one number or one per neuron (shape ({N},)), got shape {thr.shape}")
         if not np.isfinite(thr).all(): raise ValueError(f"Ithr must be finite, got {Ithr}")
-        thr = np.broadcast_to(thr, (N,))
     labels = [f"n[{i}]" for i in range(N)]
     if idx_map is not None:
         bad = [k for k in idx_map if not (isinstance(k, numbers.Integral) and 0 <= k < N)]
@@ -70,13 +237,10 @@ def plot_Ix(Ix_record, Ithr=None, dt: float = 1e-3, name: str | None = None, idx
     span = hi - min(a.min(), 0.0 if thr is None else thr.min(), 0.0)   # = the maximum for non-negative records
     stagger = (span if span > 0 else 1.0) * (1.0 + margin)
     ax = _new_ax(ax)
-    t = np.arange(T) * dt
-    for i in range(N):
-        (line,) = ax.plot(t, a[:, i] + i * stagger, label=labels[i])
-        if thr is not None:
-            ax.axhline(i * stagger + thr[i], ls="--", color=line.get_color(),
-                       lw=line.get_linewidth() * line_ratio)
-    ax.set(xlim=(0, T * dt), xlabel="Time (s)", ylabel=ylabel)
+    traces = draw_traces(ax, N, thresholds=thr is not None, labels=labels, line_ratio=line_ratio)
+    update_traces(traces, a, thr, dt, offset=stagger)
+    ax.yaxis.set_major_formatter(si_formatter(unit))
+    ax.set(xlabel="Time (s)", ylabel=ylabel)
     if name is not None: ax.set_title(name)
     if idx_map is not None:
         h, l = ax.get_legend_handles_labels()
@@ -104,7 +268,12 @@ def _run(model, batch: np.ndarray) -> np.ndarray:
                          f"{batch.shape}, got shape {out.shape}")
     return out
 
-def plot_model_response(model, dataset, dt: float, slice=None) -> list[float]:
+def plot_model_response(model, # callable: batch (B, T, C) -> (out (B, T, N), state, record)
+                        dataset, # indexable: dataset[selection] -> (rasters, labels)
+                        dt: float, # time step of the model (s)
+                        slice=None, # the samples: None (all), an int, a slice or a list of indices
+                        name: str | None = None, # what the model is (e.g. 'quantized network'): the figure's title
+                       ) -> list[float]: # the FRR of each selected sample
     """Run `model` once on the samples `slice` of `dataset` (default all) and plot each output raster, titled
     `Response to Sample i (FRR = max/min = frr)` with spike counts; returns the FRRs."""
     if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (np.isfinite(dt) and dt > 0):
@@ -129,10 +298,16 @@ def plot_model_response(model, dataset, dt: float, slice=None) -> list[float]:
         plot_raster(out[b], dt=dt, ax=ax, name=title)
         ax.set_ylabel("Neuron")
         if b < len(idx) - 1: ax.set_xlabel("")
+    if name is not None: fig.suptitle(name)
     return [float(f) for f in frr]
 
 # %% ../nbs/04_plots.ipynb #539e754b
-def plot_model_response_histogram(model, dataset, bins=20, ax: Axes | None = None) -> np.ndarray:
+def plot_model_response_histogram(model, # callable: batch (B, T, C) -> (out (B, T, N), state, record)
+                                  dataset, # the samples: `full_batch()`, or `dataset[:] -> (rasters, labels)`
+                                  bins=20, # as for `ax.hist`
+                                  ax: Axes | None = None, # where to draw; None: a new figure
+                                  name: str | None = None, # what the model is: starts the title ('board: FRR ...')
+                                 ) -> np.ndarray: # the FRR of every sample, inf and nan kept
     "Histogram of the FRRs of `model` over all of `dataset` (one batched call); returns the FRRs, `inf`/`nan` kept."
     batch = np.asarray(dataset.full_batch()[0] if hasattr(dataset, "full_batch") else dataset[:][0])
     if batch.ndim != 3: raise ValueError(f"dataset rasters must be (B, T, C), got shape {batch.shape}")
@@ -142,11 +317,12 @@ def plot_model_response_histogram(model, dataset, bins=20, ax: Axes | None = Non
     n_inf, n_nan = int(np.isinf(frr).sum()), int(np.isnan(frr).sum())
     if finite.size: ax.hist(finite, bins=bins, color="C0", edgecolor="white")
     else: ax.text(0.5, 0.5, "no finite FRR", ha="center", va="center", transform=ax.transAxes)
-    title = f"FRR over {len(frr)} samples"
+    title = ("" if name is None else f"{name}: ") + f"FRR over {len(frr)} samples"
     left_out = [f"{k} {what}" for k, what in ((n_inf, "infinite (a silent neuron)"), (n_nan, "with no spike"))
                 if k]
     if left_out: title += ";\nnot in the histogram: " + ", ".join(left_out)
     ax.set(title=title, xlabel="FRR = max / min spike count", ylabel="Samples")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))          # samples are counted
     return frr
 
 # %% ../nbs/04_plots.ipynb #592e9937
@@ -163,7 +339,8 @@ def _record(rec, name: str, key: str) -> np.ndarray:
 
 def plot_vmem(rec, name: str, ax: Axes | None = None) -> Axes:
     "Membrane potentials `rec[name]['vmem']` of sample 0, one neuron above the other."
-    return plot_Ix(_record(rec, name, "vmem"), name=f"{name} Membrane Potentials", ylabel="Voltage (V)", ax=ax)
+    return plot_Ix(_record(rec, name, "vmem"), name=f"{name} Membrane Potentials", ylabel="Voltage", unit="V",
+                   ax=ax)
 
 def plot_isyn(rec, name: str, ax: Axes | None = None) -> Axes:
     "Synaptic currents `rec[name]['isyn']` of sample 0, one neuron above the other."
@@ -181,23 +358,212 @@ def _tag(dest):
     if isinstance(dest, numbers.Integral): return int(dest)
     return dest.tag
 
-def visualize_device_sim(spikes_in, spikes_out, rec: dict, input_channel_map: dict, dt: float):
-    "Input raster over output raster on the board clock `rec['start_time']`; input ticks labelled by tag."
+def visualize_device_sim(spikes_in, # the input raster (T, C) that was played
+                         spikes_out, # the output raster (T, N) (or (1, T, N)) the board gave
+                         rec: dict, # the board's record of the run (`record=True`): start_time, stop_time (s)
+                         input_channel_map: dict, # {channel: destination(s)} of the configuration
+                         dt: float, # time step (s)
+                        ) -> Figure:
+    "Input raster over output raster, time from the run's start (`rec['start_time']` on the board clock); tags on the left."
     for k in ("start_time", "stop_time"):
         if k not in rec: raise KeyError(f"rec has no {k!r}; pass the record of a board run made with record=True")
     spikes_in, spikes_out = np.asarray(spikes_in), np.asarray(spikes_out)
     if spikes_out.ndim == 3 and spikes_out.shape[0] == 1: spikes_out = spikes_out[0]
     t0 = float(rec["start_time"])
     fig, axes = plt.subplots(2, 1, sharex=True, figsize=(7, 5), layout="constrained")
-    plot_raster(spikes_in, dt=dt, t_start=t0, ax=axes[0], name="Input")
+    plot_raster(spikes_in, dt=dt, ax=axes[0], name="Input")
     bad = [c for c in input_channel_map if not (isinstance(c, numbers.Integral) and 0 <= c < spikes_in.shape[1])]
     if bad: raise ValueError(f"input_channel_map has channels {bad} outside the {spikes_in.shape[1]} input channels")
     chans = sorted(input_channel_map)
     chans = chans[::max(1, -(-len(chans) // 12))]          # at most ~12 labelled ticks
     axes[0].set_yticks(chans, [str(_tag(input_channel_map[c])) for c in chans])
     axes[0].set_ylabel("Input tag")
-    plot_raster(spikes_out, dt=dt, t_start=t0, ax=axes[1], name="Output")
+    plot_raster(spikes_out, dt=dt, ax=axes[1], name="Output")
     axes[1].set_ylabel("Output neuron")
-    for ax in axes: ax.set_xlim(t0, float(rec["stop_time"]) + dt)
+    axes[1].set_xlabel(f"Time since the start of the run (s); it started at {t0:.6g} s on the board clock")
     axes[0].set_xlabel("")
     return fig
+
+# %% ../nbs/04_plots.ipynb #36e0bd1c
+class TuningView:
+    "Output raster over `Imem` (log scale) with dashed thresholds; `spikes`, `imem`, `threshold` are its lines."
+    def __init__(self,
+                 fig: Figure, # the (empty) figure to lay out
+                 n_neurons: int, # neurons of the output layer
+                ):
+        self.fig = fig
+        left, right = 0.11, 0.87
+        gs = fig.add_gridspec(2, 1, height_ratios=(1, 2.2), hspace=0.1, left=left, right=right, top=0.9, bottom=0.12)
+        self.ax_spikes = fig.add_subplot(gs[0])
+        self.ax_imem = fig.add_subplot(gs[1], sharex=self.ax_spikes)
+        self.spikes = draw_raster(self.ax_spikes, n_neurons)
+        self.imem, self.threshold = draw_traces(self.ax_imem, n_neurons, thresholds=True, lw=1, line_ratio=0.9)
+        current_axis(self.ax_imem, label="Imem")
+        self.ax_spikes.set_ylabel("neuron"); self.ax_spikes.tick_params(labelbottom=False)
+        self.ax_imem.set_xlabel("time (s)")
+        if n_neurons <= 10:
+            self.ax_spikes.legend(handles=self.imem, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                                  frameon=False, title="neuron", title_fontsize=8, handlelength=1.2)
+        self.note = self.ax_imem.text(0.5, 0.5, "", ha="center", va="center", transform=self.ax_imem.transAxes,
+                                      color="0.35")
+        self.title = fig.text((left + right) / 2, 0.975, "", ha="center", va="top", fontsize=9)   # fixed place
+        self.dynamic = [*self.spikes, *self.imem, *self.threshold, self.note, self.title]
+
+    def layout_key(self):
+        "The axis limits: while they stay the same, only the `dynamic` artists need redrawing."
+        return (self.ax_spikes.get_xlim(), self.ax_spikes.get_ylim(), self.ax_imem.get_ylim())
+
+# %% ../nbs/04_plots.ipynb #ed6ec81d
+def _tuning_update(self: TuningView,
+                   out, # output spikes of one sample (T, N)
+                   imem, # its membrane currents (T, N) in A, or None (a target that records spikes only)
+                   threshold, # spiking threshold of each neuron (N,) in A
+                   dt: float, # time step (s)
+                   title: str = "", # the figure's title
+                  ):
+    "Show the spikes and currents of one sample."
+    update_raster(self.spikes, out, dt)
+    update_traces(Traces(self.imem, self.threshold), imem, threshold, dt, log=True)
+    self.note.set_text("" if imem is not None else "this target records spikes only (no currents)")
+    self.title.set_text(title)
+
+TuningView.update = _tuning_update
+
+# %% ../nbs/04_plots.ipynb #1c2cb542
+class ResponseView:
+    "Input raster over one column per target (output raster, Imem with thresholds, Isyn); artists in `columns`."
+    def __init__(self,
+                 fig: Figure, # the (empty) figure to lay out
+                 names: list[str], # the targets, one column each
+                 n_out: int, # output neurons
+                 n_in: int, # input channels
+                ):
+        K = len(names)
+        gs = fig.add_gridspec(4, K, height_ratios=(1.2, 0.7, 1.3, 1.1), hspace=0.5, wspace=0.3, left=0.09,
+                              right=0.98, top=0.92, bottom=0.07)
+        self.fig, self.ax_in = fig, fig.add_subplot(gs[0, :])
+        self.input = draw_raster(self.ax_in, n_in, color="k")
+        self.ax_in.set(ylabel="input channel")
+        self.ax_in.tick_params(labelbottom=False)
+        self.title = self.ax_in.set_title("", fontsize=9)
+        self.columns = {}
+        for k, name in enumerate(names):
+            ax_o = fig.add_subplot(gs[1, k], sharex=self.ax_in)
+            ax_m = fig.add_subplot(gs[2, k], sharex=self.ax_in)
+            ax_s = fig.add_subplot(gs[3, k], sharex=self.ax_in)
+            current_axis(ax_m); current_axis(ax_s, log=False)
+            ax_o.set_title(name, fontsize=9)
+            if k == 0: ax_o.set_ylabel("neuron"); ax_m.set_ylabel("Imem"); ax_s.set_ylabel("Isyn")
+            ax_s.set_xlabel("time (s)")
+            for ax in (ax_o, ax_m): ax.tick_params(labelbottom=False)
+            imem, threshold = draw_traces(ax_m, n_out, thresholds=True, lw=0.9, line_ratio=0.9)
+            c = dict(ax_out=ax_o, ax_imem=ax_m, ax_isyn=ax_s, spikes=draw_raster(ax_o, n_out), imem=imem,
+                     threshold=threshold, isyn=draw_traces(ax_s, n_out, lw=0.9).lines)
+            c["note"] = ax_m.text(0.5, 0.5, "", ha="center", va="center", transform=ax_m.transAxes, color="0.35",
+                                  fontsize=8, wrap=True)
+            self.columns[name] = c
+        if n_out <= 10:
+            first = next(iter(self.columns.values()))
+            fig.legend(handles=first["imem"], loc="upper right", ncols=min(n_out, 5), fontsize=8, frameon=False,
+                       title="neuron", title_fontsize=8, handlelength=1.2)
+
+# %% ../nbs/04_plots.ipynb #b76514d3
+def _response_update(self: ResponseView,
+                     raster, # the input raster (T, C)
+                     dt: float, # its time step (s)
+                     responses: dict, # {target name: response to the one sample}
+                     errors: dict, # {target name: error text} of the targets without a response
+                     title: str = "", # the title above the input raster
+                    ):
+    "Show the input `raster` and, per target, its response to it (or its error text)."
+    update_raster(self.input, raster, dt)
+    self.title.set_text(title)
+    for name, c in self.columns.items():
+        r = responses.get(name)
+        if r is None:
+            for ln in c["spikes"] + c["imem"] + c["threshold"] + c["isyn"]: ln.set_data([], [])
+            c["note"].set_text("error: " + errors.get(name, "no result")[:90])
+            c["ax_imem"].yaxis.set_visible(False); c["ax_isyn"].yaxis.set_visible(False)
+            continue
+        out = r.out[0]
+        update_raster(c["spikes"], out, r.dt)
+        update_traces(Traces(c["imem"], c["threshold"]), None if r.imem is None else r.imem[0], r.threshold, r.dt,
+                      log=True)
+        update_traces(Traces(c["isyn"], []), None if r.isyn is None else r.isyn[0], None, r.dt)
+        c["ax_out"].set_title(f"{name}: {'/'.join(str(int(x)) for x in out.sum(0))} spikes", fontsize=9)
+        c["note"].set_text("" if r.imem is not None else "records spikes only")
+        c["ax_imem"].yaxis.set_visible(r.imem is not None); c["ax_isyn"].yaxis.set_visible(r.isyn is not None)
+
+ResponseView.update = _response_update
+
+# %% ../nbs/04_plots.ipynb #b7770009
+class QuantView:
+    "Float, quantized and error heatmaps (post x pre, in A) with dropped connections, and per-core base currents."
+    def __init__(self,
+                 fig: Figure, # the (empty) figure to lay out
+                 n_cores: int, # cores in use
+                ):
+        gs = fig.add_gridspec(3, 2, width_ratios=(3.2, 1), hspace=0.6, wspace=0.3, left=0.07, right=0.97,
+                              top=0.88, bottom=0.1)
+        self.fig, self.n_cores = fig, n_cores
+        self.axes = [fig.add_subplot(gs[i, 0]) for i in range(3)]
+        z = np.zeros((1, 1))
+        self.images = [ax.imshow(z, aspect="auto", cmap="RdBu_r", interpolation="nearest") for ax in self.axes]
+        self.colorbars = [fig.colorbar(im, ax=ax, pad=0.01, fraction=0.05, format=si_formatter("A", 2))
+                          for im, ax in zip(self.images, self.axes)]
+        for cb, what in zip(self.colorbars, ("w · Iscale", "ŵ · Iscale", "error")): cb.set_label(what, fontsize=8)
+        self.dropped = self.axes[2].plot([], [], ls="none", marker="x", ms=7, mew=1.6, color="red",
+                                         label="dropped")[0]
+        for ax in self.axes:
+            ax.set_ylabel("post neuron")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True)); ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        self.axes[2].set_xlabel("pre (input channel or neuron)")
+        self.ax_base = fig.add_subplot(gs[:, 1])
+        x = np.arange(n_cores)[:, None] * 6 + np.arange(4)[None]
+        self.bars = self.ax_base.bar(x.ravel(), np.ones(x.size), width=0.8,
+                                     color=[f"C{b}" for _ in range(n_cores) for b in range(4)])
+        self.level_marks = self.ax_base.plot([], [], ls="none", marker="_", ms=9, color="k", label="levels")[0]
+        current_axis(self.ax_base)
+        self.ax_base.yaxis.tick_right()
+        self.ax_base.set_xticks(np.arange(n_cores) * 6 + 2, [f"core {c}" for c in range(n_cores)])
+        self.ax_base.set_title("base currents (bars)\nand their 16 sums (levels)", fontsize=9)
+        self.ax_base.legend([*self.bars[:4], self.level_marks], [f"Iw_{b}" for b in range(4)] + ["levels"],
+                            fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.06), ncols=3, frameon=False)
+        self.title = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=10)
+
+# %% ../nbs/04_plots.ipynb #9919bea4
+def _quant_update(self: QuantView,
+                  w_float, # float weights (pre, post), units of Iscale
+                  w_quant, # quantized weights (pre, post), units of Iscale
+                  deviation, # w_quant - w_float (pre, post)
+                  dropped, # bool (pre, post): dropped connections
+                  base_currents, # (n_cores, 4) base weight currents (A)
+                  levels, # (n_cores, 16) the levels they make (A)
+                  Iscale: float, # A per unit of weight
+                  title: str = "", # the figure's title
+                 ):
+    "Show the matrices (drawn transposed, post x pre, as currents w * Iscale) and the base currents and levels."
+    m_f, m_q, m_d = (np.asarray(m, np.float64) * Iscale for m in (w_float, w_quant, deviation))
+    vmax = float(max(np.abs(m_f).max(), np.abs(m_q).max(), 1e-18))
+    emax = float(max(np.abs(m_d).max(), 1e-18))
+    names = (f"float weights (largest {format_current(vmax)})", "quantized weights",
+             f"quantized − float (largest error {format_current(emax)}); {int(np.sum(dropped))} dropped (x)")
+    for ax, im, m, lim, name in zip(self.axes, self.images, (m_f, m_q, m_d), (vmax, vmax, emax), names):
+        im.set_data(m.T)
+        im.set_extent((-0.5, m.shape[0] - 0.5, m.shape[1] - 0.5, -0.5))
+        im.set_clim(-lim, lim)
+        ax.set_xlim(-0.5, m.shape[0] - 0.5); ax.set_ylim(m.shape[1] - 0.5, -0.5)
+        ax.set_title(name, fontsize=9)
+    pre, post = np.nonzero(dropped)
+    self.dropped.set_data(pre, post)
+    for rect, h in zip(self.bars, np.asarray(base_currents).ravel()): rect.set_height(h)
+    xs = np.repeat(np.arange(self.n_cores) * 6 + 4, np.shape(levels)[1])
+    lv = np.asarray(levels).ravel()
+    self.level_marks.set_data(xs[lv > 0], lv[lv > 0])
+    pos = np.concatenate([np.asarray(base_currents).ravel(), lv[lv > 0]])
+    pos = pos[pos > 0]
+    if pos.size: self.ax_base.set_ylim(pos.min() / 2, pos.max() * 2)
+    self.ax_base.set_xlim(-1, self.n_cores * 6 - 1)
+    self.title.set_text(title)
+
+QuantView.update = _quant_update
