@@ -3,6 +3,7 @@
 Modules:
 
 - `dynapse_nb.board`: Run a configuration on a Dynap-SE2 board -- a real one through samna, or the `VirtualBoard` emulator -- with rasters in and rasters out.
+- `dynapse_nb.pipeline`: One network on three targets -- the float simulation, the quantized network, a (virtual) board -- run the same way, with tuning factors on Iscale, Ispkthr and Itau_mem, and compared.
 - `dynapse_nb.train`: Surrogate-gradient training of `Sequential(LinearJax, DynapSim)` networks with optax, made robust to the chip's mismatch; the frozen-noise task of the tutorials and the weights `dynapse_nb` ships for it."""
 
 __version__ = "0.1.0"
