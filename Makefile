@@ -1,12 +1,15 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both create .venv when missing.
+# `make lab` opens the tutorials in JupyterLab (installing only the `lab` extra when .venv lacks it).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
+LAB_ARGS ?=
 export JAX_PLATFORMS := cpu
 export PYTHONHASHSEED := 0
 
-.PHONY: install demo test sync-check unit nbtest bench weights docs-proc clean
+.PHONY: install demo lab test sync-check unit nbtest bench weights docs-proc clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +19,19 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The lab extra alone (JupyterLab, notebook, ipywidgets): enough to run the tutorials, much less than `.[dev]`.
+# A .venv made by `make install` already has it, so pip only confirms that.
+$(LAB_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(LAB_STAMP)
+
+## make lab: open JupyterLab on nbs/tutorials with the project's .venv (extra options: make lab LAB_ARGS=--no-browser)
+lab: $(LAB_STAMP)
+	$(BIN)/python -m jupyter lab $(LAB_ARGS) nbs/tutorials
 
 ## make demo: run the quick-start tutorial end to end (no hardware) and write its report under out/
 demo: install

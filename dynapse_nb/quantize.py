@@ -22,9 +22,12 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/quantize.html.md"""
 
 # %% ../nbs/08_quantize.ipynb #49536f9e
 from __future__ import annotations
+import functools
+import inspect
 import itertools
 import numbers
 import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -33,7 +36,7 @@ from .biasgen import achievable_currents
 
 # %% auto #0
 __all__ = ['BITS', 'BASE_WEIGHT_NAMES', 'BASE_WEIGHT_BIASES', 'mask_levels', 'nearest_masks', 'optimal_levels_nmse',
-           'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'dequantize']
+           'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'dequantize', 'fit_binary_grid']
 
 # %% ../nbs/08_quantize.ipynb #daca3e12
 BITS = ((np.arange(2 ** N_WEIGHT_BITS)[:, None] >> np.arange(N_WEIGHT_BITS)) & 1).astype(np.float64)  # (16, 4)
@@ -187,16 +190,22 @@ def _starts(s: _Sorted, n_init: int, lo, hi, seed: int):
         out.append(np.sort(rng.dirichlet(np.ones(N_BASE_WEIGHTS))) * top * rng.uniform(0.7, 1.1))
     return [np.clip(a, lo, hi) for a in out[:max(n_init, 1)]]
 
-def fit_base_weights(values, lo=0.0, hi=np.inf, n_init: int = 8, max_iter: int = 100, seed: int = 0):
-    "Best 4 base weights (ascending, lo <= a <= hi) for the non-zero |values|, and the squared error they leave."
+def fit_base_weights(values,              # magnitudes |w| of one core's weights (weight units); zeros are left out
+                     lo=0.0,              # smallest allowed base weight: a scalar or one per base (weight units)
+                     hi=np.inf,           # largest allowed base weight: a scalar or one per base (weight units)
+                     n_init: int = 8,     # starts: binary grids, the DP levels, then seeded random base weights
+                     max_iter: int = 100, # alternations per start at most (each start stops when its masks settle)
+                     seed: int = 0,       # seed of the random starts
+                    ) -> np.ndarray:      # the 4 base weights, ascending, lo <= a <= hi (weight units)
+    "Best 4 base weights for the non-zero |values|: alternating minimisation from several starts (the default fit)."
     v = np.abs(np.asarray(values, dtype=np.float64)).ravel()
     s = _Sorted(v[v > 0])
-    if s.n == 0: return np.full(N_BASE_WEIGHTS, float(np.max(lo))), 0.0
+    if s.n == 0: return np.full(N_BASE_WEIGHTS, float(np.max(lo)))
     best = None
     for a0 in _starts(s, n_init, lo, hi, seed):
         a, err = _alternate(a0, s, lo, hi, max_iter)
         if best is None or err < best[1]: best = (a, err)
-    return np.sort(best[0]), best[1]
+    return np.sort(best[0])
 
 # %% ../nbs/08_quantize.ipynb #ab416f67
 def _snap(a, s: _Sorted, grids, width: int = 2, walk: int = 6):
@@ -272,12 +281,13 @@ def _check_range(c: int, vmax: float, Iscale: float):
             f"factor (the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights up")
 
 # %% ../nbs/08_quantize.ipynb #8f1bf7f7
-class DroppedWeightWarning(UserWarning):
-    "Non-zero weights were rounded to mask 0, i.e. their connection is not written to the chip."
+def _fit_name(fit) -> str:
+    "A readable name for a fit callable (functools.partial objects show the function they wrap)."
+    f = fit.func if isinstance(fit, functools.partial) else fit
+    return repr(getattr(f, "__name__", None) or type(fit).__name__)
 
-def quantize(weights_in=None, weights_rec=None, core_map=None, n_cluster=None, Iscale=None, n_bits: int = 4,
-             n_init: int = 8, max_iter: int = 100, seed: int = 0, **ignored) -> dict:
-    "Per-core base weight currents `Iw_0..Iw_3` (A, realizable) and 4-bit masks + signs for float weight matrices."
+def _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights_rec, ignored: dict):
+    "Raise on a bad Iscale, n_bits, default-fit option or fit, or on matrices that look quantized already."
     if Iscale is None:
         raise ValueError("quantize needs Iscale (A per unit of simulator weight; the mapper's spec carries it)")
     if not (isinstance(Iscale, numbers.Real) and np.isfinite(Iscale) and Iscale > 0):
@@ -285,14 +295,96 @@ def quantize(weights_in=None, weights_rec=None, core_map=None, n_cluster=None, I
     if n_bits != N_WEIGHT_BITS:
         raise ValueError(f"n_bits = {n_bits!r}: a Dynap-SE2 CAM weight is a {N_WEIGHT_BITS}-bit mask over "
                          f"{N_BASE_WEIGHTS} base currents; only n_bits = {N_WEIGHT_BITS} exists on the chip")
-    for name, val, least in (("n_init", n_init, 1), ("max_iter", max_iter, 1), ("seed", seed, 0)):
+    options = dict(n_init=n_init, max_iter=max_iter, seed=seed)
+    for (name, val), least in zip(options.items(), (1, 1, 0)):
         if not (isinstance(val, numbers.Integral) and val >= least):
             raise ValueError(f"{name} must be an integer >= {least}, got {val!r}")
+    if not callable(fit):
+        raise TypeError(f"fit must be a callable fit(values, lo, hi) -> 4 base weights (weight units), got {fit!r}; "
+                        f"leave it out for the default fit_base_weights")
+    defaults = {k: p.default for k, p in inspect.signature(fit_base_weights).parameters.items() if k in options}
+    changed = [k for k in options if options[k] != defaults[k]]
+    if fit is not fit_base_weights and changed:
+        raise ValueError(f"{', '.join(f'{k}={options[k]!r}' for k in changed)}: n_init, max_iter and seed configure "
+                         f"the default fit (fit_base_weights), and fit={_fit_name(fit)} would ignore them; bind your "
+                         f"fit's own options instead, e.g. fit=functools.partial(my_fit, seed=1)")
     for name, w in (("weights_in", weights_in), ("weights_rec", weights_rec)):
         sname = "sign" + name[len("weights"):]
         if w is not None and np.asarray(w).dtype.kind in "ui" and sname in ignored:
             raise ValueError(f"{name} holds integer masks and the spec already has {sname}: it looks quantized "
                              f"already; quantize the mapper's float weights (call quantize on the spec once)")
+
+# %% ../nbs/08_quantize.ipynb #18c08bd7
+def _core_magnitudes(mats, cols) -> np.ndarray:
+    "The non-zero |w| of the columns `cols` (one core's neurons) of every matrix in `mats`, flattened."
+    parts = [w[:, cols] for w in mats]
+    v = np.abs(np.concatenate([p.ravel() for p in parts])) if parts else np.zeros(0)
+    return v[v > 0]
+
+# %% ../nbs/08_quantize.ipynb #98e1728e
+def _fit_core(fit, values: np.ndarray, lo: np.ndarray, hi: np.ndarray, core: int) -> np.ndarray:
+    "Base weights `fit(values, lo, hi)` of one core (weight units), checked: shape (4,), finite, >= 0, in [lo, hi]."
+    name = _fit_name(fit)
+    out = fit(values.copy(), lo.copy(), hi.copy())               # copies: a fit cannot change quantize's data
+    try:
+        a = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"fit {name} returned {type(out).__name__} {out!r:.60} for core {core}; a fit returns the "
+                        f"{N_BASE_WEIGHTS} base weights Iw_0..Iw_3 as numbers (weight units)") from e
+    if a.shape != (N_BASE_WEIGHTS,):
+        raise ValueError(f"fit {name} returned shape {a.shape} for core {core}; a fit returns the {N_BASE_WEIGHTS} "
+                         f"base weights Iw_0..Iw_3, shape ({N_BASE_WEIGHTS},), in weight units")
+    for bad, what in ((~np.isfinite(a), "NaN/inf"), (a < 0, "negative")):
+        if bad.any():
+            b = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"fit {name} returned a {what} base weight for core {core}: {BASE_WEIGHT_NAMES[b]} = "
+                             f"{float(a[b])}; base weights are currents / Iscale, finite and >= 0")
+    bad = (a < lo * (1 - 1e-9)) | (a > hi * (1 + 1e-9))
+    if bad.any():
+        b = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"fit {name} returned {BASE_WEIGHT_NAMES[b]} = {a[b]:.6g} for core {core}, outside the "
+                         f"realizable range [{lo[b]:.6g}, {hi[b]:.6g}] it was given (weight units: current / Iscale); "
+                         f"the fit must keep every base weight within [lo, hi]")
+    return a
+
+# %% ../nbs/08_quantize.ipynb #7364f408
+def _round_to_levels(sub: np.ndarray, base) -> tuple:
+    "(masks uint8, signs int8, squared error, dropped bool) of the weights `sub` for base weights `base`."
+    lv = mask_levels(base)
+    m = np.where(sub != 0, nearest_masks(sub, base), 0).astype(np.uint8)
+    sg = (np.sign(sub) * (m > 0)).astype(np.int8)
+    return m, sg, float(np.sum((sub - sg * lv[m]) ** 2)), (sub != 0) & (m == 0)
+
+# %% ../nbs/08_quantize.ipynb #d7bd57e9
+class DroppedWeightWarning(UserWarning):
+    "Non-zero weights were rounded to mask 0, i.e. their connection is not written to the chip."
+
+def _drop_message(report: list, base: np.ndarray):
+    "The DroppedWeightWarning text for the per-core `report` (None when nothing was dropped)."
+    dropped = [r for r in report if r["n_dropped"]]
+    if not dropped: return None
+    worst = max(dropped, key=lambda r: r["max_dropped"])
+    return (f"quantize: {sum(r['n_dropped'] for r in dropped)} of {sum(r['n_weights'] for r in report)} non-zero "
+            f"weights were rounded to mask 0 and will not be connected on the chip (largest dropped |w| = "
+            f"{worst['max_dropped']:.3g}, core {worst['core']}, whose smallest non-zero level is "
+            f"{np.min(mask_levels(base[worst['core']])[1:]):.3g}); see quantization_report")
+
+# %% ../nbs/08_quantize.ipynb #9de0e648
+def quantize(weights_in=None,          # float input weights, shape (Nin, N), or None
+             weights_rec=None,         # float recurrent weights, shape (N, N), or None
+             core_map=None,            # the core of each of the N neurons, shape (N,) (the mapper's spec has it)
+             n_cluster: int | None = None,  # number of cores; default max(core_map) + 1
+             Iscale: float | None = None,   # A per unit of weight: weight w stands for the current w * Iscale
+             n_bits: int = 4,          # bits of a weight mask; the chip has 4 and nothing else is accepted
+             n_init: int = 8,          # starts of the default fit (fit_base_weights)
+             max_iter: int = 100,      # alternations per start of the default fit
+             seed: int = 0,            # seed of the default fit's random starts
+             fit: Callable = fit_base_weights,  # fit(values, lo, hi) -> 4 base weights of one core (weight units)
+             **ignored,                # the spec's other keys (Itau_mem, n_neuron, ...): not used
+            ) -> dict:                 # masks, signs, Iw_0..Iw_3 per core (A), quantization_loss/_nmse/_report
+    "Per-core base weight currents `Iw_0..Iw_3` (A, realizable) and 4-bit masks + signs for float weight matrices."
+    _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights_rec, ignored)     # step 1
+    if fit is fit_base_weights: fit = functools.partial(fit_base_weights, n_init=n_init, max_iter=max_iter, seed=seed)
     cm, n_cluster = _as_core_map(core_map, n_cluster)
     N = len(cm)
     w_in = _as_weights(weights_in, "weights_in", "(Nin, N)", N)
@@ -313,37 +405,25 @@ def quantize(weights_in=None, weights_rec=None, core_map=None, n_cluster=None, I
     out_signs = [None if w is None else np.zeros(w.shape, np.int8) for w in (w_in, w_rec)]
     loss, report, sse_tot, ss_tot = [], [], 0.0, 0.0
     for c, j in enumerate(cols):
-        parts = [w[:, j] for w in (w_in, w_rec) if w is not None]
-        v = np.abs(np.concatenate([p.ravel() for p in parts])) if parts else np.zeros(0)
-        v = v[v > 0]
+        v = _core_magnitudes(mats, j)                                      # step 2
         ss = float(np.sum(v * v))
         if len(v):
-            a, _ = fit_base_weights(v, lo, hi, n_init=n_init, max_iter=max_iter, seed=seed)
-            code[c], _ = _snap(a, _Sorted(v), grids)
+            a = _fit_core(fit, v, lo, hi, c)                               # step 3
+            code[c], _ = _snap(a, _Sorted(v), grids)                       # step 4
             base[c] = [g[i] for g, i in zip(grids, code[c])]
-        lv, sse, n_drop, max_drop = mask_levels(base[c]), 0.0, 0, 0.0
-        for k, w in enumerate((w_in, w_rec)):
+        sse, n_drop, max_drop = 0.0, 0, 0.0
+        for k, w in enumerate((w_in, w_rec)):                              # step 5
             if w is None: continue
-            sub = w[:, j]
-            m = np.where(sub != 0, nearest_masks(sub, base[c]), 0).astype(np.uint8)
-            sg = (np.sign(sub) * (m > 0)).astype(np.int8)
-            sse += float(np.sum((sub - sg * lv[m]) ** 2))
-            dropped = (sub != 0) & (m == 0)
+            m, sg, e, dropped = _round_to_levels(w[:, j], base[c])
+            sse += e
             n_drop += int(dropped.sum())
-            if dropped.any(): max_drop = max(max_drop, float(np.abs(sub[dropped]).max()))
+            if dropped.any(): max_drop = max(max_drop, float(np.abs(w[:, j][dropped]).max()))
             out_masks[k][:, j], out_signs[k][:, j] = m, sg
-        loss.append(sse / ss if ss > 0 else 0.0)
+        loss.append(sse / ss if ss > 0 else 0.0)                           # step 6
         sse_tot, ss_tot = sse_tot + sse, ss_tot + ss
         report.append(dict(core=c, n_weights=int(len(v)), n_dropped=n_drop, max_dropped=max_drop))
-    dropped = [r for r in report if r["n_dropped"]]
-    if dropped:
-        worst = max(dropped, key=lambda r: r["max_dropped"])
-        warnings.warn(
-            f"quantize: {sum(r['n_dropped'] for r in dropped)} of {sum(r['n_weights'] for r in report)} non-zero "
-            f"weights were rounded to mask 0 and will not be connected on the chip (largest dropped |w| = "
-            f"{worst['max_dropped']:.3g}, core {worst['core']}, whose smallest non-zero level is "
-            f"{np.min(mask_levels(base[worst['core']])[1:]):.3g}); see quantization_report",
-            DroppedWeightWarning, stacklevel=2)
+    msg = _drop_message(report, base)
+    if msg: warnings.warn(msg, DroppedWeightWarning, stacklevel=2)
     res = dict(weights_in=out_masks[0], sign_in=out_signs[0], weights_rec=out_masks[1], sign_rec=out_signs[1])
     for b, name in enumerate(BASE_WEIGHT_NAMES):
         res[name] = [float(currents[b][code[c, b]]) for c in range(n_cluster)]   # exactly realizable
@@ -384,3 +464,12 @@ def dequantize(weights_in=None, sign_in=None, weights_rec=None, sign_rec=None, I
         m, s = _check_masks(m, s, name, len(cm), sq)
         out.append(None if m is None else s * levels[cm[None, :], m])
     return tuple(out)
+
+# %% ../nbs/08_quantize.ipynb #0f5a7aa0
+def fit_binary_grid(values,   # magnitudes |w| of one core's non-zero weights (weight units)
+                    lo,       # smallest realizable base weights, one per base (weight units)
+                    hi,       # largest realizable base weights, one per base (weight units)
+                   ) -> np.ndarray:  # base weights 2^b * max|w| / 15, b = 0..3 (weight units)
+    "Binary-weighted base weights `Iw_b = 2**b * w0` with `w0 = max|values| / 15`: a search-free baseline fit."
+    w0 = float(np.max(np.abs(values))) / (2 ** N_WEIGHT_BITS - 1)
+    return np.clip(2.0 ** np.arange(N_BASE_WEIGHTS) * w0, lo, hi)

@@ -1,5 +1,7 @@
 """Properties of `dynapse_nb.quantize` that need more room than the notebook: quality against the DP bound,
-determinism, realizable currents, shared per-core currents, the drop report and every error path. No timing."""
+determinism, realizable currents, shared per-core currents, the drop report, the pluggable fit and every error
+path. No timing."""
+import functools
 import warnings
 
 import numpy as np
@@ -7,7 +9,8 @@ import pytest
 
 from dynapse_nb.biasgen import achievable_currents, current_to_code, code_to_current
 from dynapse_nb.quantize import (BASE_WEIGHT_BIASES, BASE_WEIGHT_NAMES, DroppedWeightWarning, _kmeans_1d,
-                                 dequantize, mask_levels, nearest_masks, optimal_levels_nmse, quantize)
+                                 dequantize, fit_base_weights, fit_binary_grid, mask_levels, nearest_masks,
+                                 optimal_levels_nmse, quantize)
 
 ISCALE = 1e-8
 
@@ -190,3 +193,114 @@ def test_dequantize_errors():
         dequantize(weights_in=q["weights_in"], sign_in=q["sign_in"], **{**base, "Iw_0": []})
     with pytest.raises(ValueError, match="Iscale"):
         dequantize(weights_in=q["weights_in"], sign_in=q["sign_in"], **{**base, "Iscale": None})
+
+
+# --- the pluggable fit: quantize(..., fit=f) with f(values, lo, hi) -> 4 base weights (weight units) ---
+
+def same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], np.ndarray): np.testing.assert_array_equal(a[k], b[k])
+        else: assert a[k] == b[k], k
+
+
+def test_default_fit_is_fit_base_weights_and_options_bind_by_partial():
+    w = sparse_normal(3, (50, 40))
+    kw = dict(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE)
+    same(quiet_quantize(**kw), quiet_quantize(**kw, fit=fit_base_weights))
+    same(quiet_quantize(**kw, n_init=12, seed=5),
+         quiet_quantize(**kw, fit=functools.partial(fit_base_weights, n_init=12, seed=5)))
+
+
+def test_fit_gets_the_documented_arguments():
+    rng = np.random.default_rng(2)
+    w_in, w_rec = rng.normal(0, 3, (10, 4)) * (rng.random((10, 4)) < 0.6), rng.normal(0, 1, (4, 4))
+    cm = np.array([0, 1, 1, 0])
+    calls = []
+    def spy(values, lo, hi):
+        calls.append((values.copy(), lo.copy(), hi.copy()))
+        return fit_binary_grid(values, lo, hi)
+    quiet_quantize(weights_in=w_in, weights_rec=w_rec, core_map=cm, n_cluster=2, Iscale=ISCALE, fit=spy)
+    assert len(calls) == 2                                           # one call per core with weights
+    for c, (values, lo, hi) in enumerate(calls):
+        cols = cm == c
+        expect = np.abs(np.concatenate([w_in[:, cols].ravel(), w_rec[:, cols].ravel()]))
+        np.testing.assert_array_equal(values, expect[expect > 0])     # non-zero magnitudes, weight units
+        assert values.dtype == np.float64 and values.ndim == 1
+        for bound, i in ((lo, 0), (hi, -1)):
+            assert bound.shape == (4,)
+            np.testing.assert_array_equal(bound * ISCALE, [achievable_currents(n)[i] for n in BASE_WEIGHT_BIASES])
+
+
+def test_fit_cannot_change_quantize_data():
+    w = sparse_normal(4, (30, 5))
+    kw = dict(weights_in=w, core_map=np.zeros(5, int), n_cluster=1, Iscale=ISCALE)
+    def vandal(values, lo, hi):
+        a = fit_binary_grid(values, lo, hi)
+        values[:] = 0; lo[:] = 0; hi[:] = 0
+        return a
+    same(quiet_quantize(**kw, fit=vandal), quiet_quantize(**kw, fit=fit_binary_grid))
+    assert np.array_equal(w, sparse_normal(4, (30, 5)))
+
+
+def test_binary_grid_fit(big):
+    w, q = big
+    qb = quiet_quantize(weights_rec=w, core_map=np.zeros(160, int), n_cluster=1, Iscale=ISCALE, fit=fit_binary_grid)
+    assert q["quantization_nmse"] <= qb["quantization_nmse"] <= 1.7 * optimal_levels_nmse(w)
+    for b, name in enumerate(BASE_WEIGHT_BIASES):
+        assert qb[f"Iw_{b}"][0] in achievable_currents(name)
+    w_hat = dequantize(**qb, core_map=np.zeros(160, int), Iscale=ISCALE)[1]
+    np.testing.assert_allclose(np.sum((w_hat - w) ** 2) / np.sum(w ** 2), qb["quantization_nmse"], rtol=1e-9)
+
+
+def const(x):
+    "A fit that returns `x` whatever it is given."
+    def fit(values, lo, hi): return x
+    return fit
+
+
+@pytest.mark.parametrize("fit, exc, match", [
+    (3, TypeError, r"fit must be a callable fit\(values, lo, hi\).*got 3"),
+    ("fit_base_weights", TypeError, "fit must be a callable"),
+    (const([1.0, 2.0, 4.0]), ValueError, r"fit 'fit' returned shape \(3,\) for core 0.*shape \(4,\)"),
+    (const(np.ones((1, 4))), ValueError, r"returned shape \(1, 4\)"),
+    (const(1.0), ValueError, r"returned shape \(\)"),
+    (const(None), ValueError, r"returned shape \(\)"),
+    (const(("a", "b", "c", "d")), TypeError, r"fit 'fit' returned tuple .* as numbers"),
+    (const([1.0, -2.0, 4.0, 8.0]), ValueError, r"negative base weight for core 0: Iw_1 = -2.0"),
+    (const([1.0, 2.0, np.nan, 8.0]), ValueError, r"NaN/inf base weight for core 0: Iw_2 = nan"),
+    (const([1.0, 2.0, 4.0, np.inf]), ValueError, r"NaN/inf base weight for core 0: Iw_3 = inf"),
+    (const([1.0, 2.0, 4.0, 1e3]), ValueError, r"Iw_3 = 1000 for core 0, outside the realizable range \[.*, 49\.3"),
+    (const([0.0, 2.0, 4.0, 8.0]), ValueError, r"Iw_0 = 0 for core 0, outside the realizable range"),
+    (lambda values, lo, hi: hi[:2], ValueError, r"fit '<lambda>' returned shape \(2,\)"),
+    (functools.partial(lambda values, lo, hi, k: k * hi, k=-1), ValueError, "fit '<lambda>' returned a negative"),
+])
+def test_bad_fit(fit, exc, match):
+    with pytest.raises(exc, match=match):
+        quantize(**{**OK, "weights_in": np.linspace(1, 6, 6).reshape(3, 2)}, fit=fit)
+
+
+def test_bad_fit_names_the_core():
+    w = np.ones((3, 4)); w[:, 3] = 2.0
+    with pytest.raises(ValueError, match="for core 1"):
+        quantize(weights_in=w, core_map=[0, 0, 0, 1], n_cluster=2, Iscale=ISCALE,
+                 fit=lambda v, lo, hi: np.full(4, np.nan) if v.max() > 1.5 else fit_binary_grid(v, lo, hi))
+
+
+def test_fit_errors_propagate_unchanged():
+    def broken(values, lo, hi): raise RuntimeError("autoencoder diverged")
+    with pytest.raises(RuntimeError, match="autoencoder diverged"):
+        quantize(**OK, fit=broken)
+
+
+@pytest.mark.parametrize("change", [dict(n_init=12), dict(max_iter=5), dict(seed=1)])
+def test_default_fit_options_refused_with_another_fit(change):
+    with pytest.raises(ValueError, match=rf"{next(iter(change))}=.*configure the default fit.*fit='fit_binary_grid'"):
+        quantize(**OK, **change, fit=fit_binary_grid)
+    quantize(**OK, **{k: v for k, v in (("n_init", 8), ("max_iter", 100), ("seed", 0))}, fit=fit_binary_grid)
+
+
+def test_no_fit_call_for_an_empty_core():
+    def never(values, lo, hi): raise AssertionError("fit called without weights")
+    q = quantize(weights_in=np.zeros((3, 2)), core_map=[0, 0], n_cluster=1, Iscale=ISCALE, fit=never)
+    assert q["quantization_nmse"] == 0.0
