@@ -32,8 +32,10 @@ _EXPORTS = {
     "load_tutorial_weights": "train", "mapper": "mapping", "dequantize": "quantize",
     "config_from_specification": "from_spec", "dynapsim_net_from_config": "readback",
     "dynapsim_net_from_spec": "readback", "VirtualBoard": "board", "DynapseSamna": "board",
-    "find_dynapse_boards": "board", "calibrate_iscale": "board",
+    "find_dynapse_boards": "board", "calibrate_iscale": "board", "autoencoder_quantization": "quantize",
+    "plot_raster": "plots", "plot_vmem": "plots", "plot_isyn": "plots",
 }
+__all__ = sorted(_EXPORTS)   # `from dynapse_nb import *`: the pipeline's names, as the original tutorial uses them
 
 def __getattr__(name):
     if name in _EXPORTS:

@@ -25,8 +25,8 @@ import numpy as np
 from .chip import BIAS_TO_CURRENT, BIAS_TYPES, CURRENT_TO_BIAS, N_COARSE, N_FINE, Bias, bias, bias_table
 
 # %% auto #0
-__all__ = ['code_to_current', 'achievable_currents', 'bias_range', 'BiasSaturationWarning', 'current_to_code', 'BiasCode',
-           'translate', 'nearest_achievable', 'currents_to_biases', 'biases_to_currents']
+__all__ = ['code_to_current', 'achievable_currents', 'bias_range', 'BiasSaturationWarning', 'saturation_table', 'current_to_code',
+           'BiasCode', 'translate', 'nearest_achievable', 'currents_to_biases', 'biases_to_currents']
 
 # %% ../nbs/06_biasgen.ipynb #cc8951b1
 def _table_bias(name: str) -> Bias:
@@ -93,6 +93,13 @@ def bias_range(name: str) -> tuple[float, float]:
 # %% ../nbs/06_biasgen.ipynb #c2e17976
 class BiasSaturationWarning(UserWarning):
     "A current outside a bias's achievable range was replaced by the nearest end of the range."
+
+def saturation_table(rows) -> str:
+    "A saturation, said with numbers: one line per (core, bias, current name, requested A, realized A)."
+    lines = [f"{len(rows)} bias(es) beyond the bias generator's range saturate, as on the chip (strict=True raises):",
+             f"  {'core':>4}  {'bias':<14} {'current':<10} {'requested':>11} {'realized':>11} {'ratio':>7}"]
+    lines += [f"  {c:>4}  {b:<14} {n:<10} {req:>9.3g} A {got:>9.3g} A {got / req:>7.3g}" for c, b, n, req, got in rows]
+    return "\n".join(lines)
 
 def _check_currents(name: str, current, saturate: bool, stacklevel: int) -> np.ndarray:
     "`current` as a float64 array, checked finite, >= 0 and (unless `saturate`) inside the range of `name`."

@@ -37,11 +37,11 @@ import numpy as np
 
 from fastcore.basics import patch
 
-from .chip import (DT_FPGA, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, Dendrite, destination_fields,
-                             thermal_voltage)
-from .limits import hop_table, listing
+from .chip import (DT_FPGA, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, Dendrite,
+                             destination_fields, thermal_voltage)
+from .limits import check_n_chips, hop_table, listing
 from .nn import Sequential
-from .dynapsim import as_key, check_percent_mismatch, get_synapse_model
+from .dynapsim import FOUR, as_key, check_percent_mismatch
 from .biasgen import bias_range, code_to_current, current_to_code
 from .config import (UINT32, ConfigError, Dynapse2Configuration, Dynapse2Destination, NormalGridEvent,
                                from_json, to_json, validate)
@@ -224,7 +224,6 @@ class VirtualBoard:
                  percent_mismatch: float = 0.0,    # the chip's mismatch as a fraction (0.05 = +-5 %); 0: ideal
                  temperature: float | None = None, # K, sets the thermal voltage; None: the nominal 25 mV
                  dt: float = 1e-3,                 # s, simulation step (a whole number of FPGA microseconds)
-                 synapse_model: str = "four",      # how the emulated chip's synapses are modelled
                  n_chips: int = N_CHIPS,           # chips on the board
                  idle_time: float = 10e-3,         # s simulated by a `read_events()` with nothing pending
                  seed=None,                        # deprecated name of `rng_key`
@@ -242,11 +241,11 @@ class VirtualBoard:
             if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not math.isfinite(temperature) \
                     or temperature <= 0:
                 raise ValueError(f"temperature must be None or a temperature in kelvin > 0 (e.g. 300), got {temperature!r}")
-        if isinstance(n_chips, bool) or not isinstance(n_chips, numbers.Integral) or n_chips < 1:
-            raise ValueError(f"n_chips must be an integer >= 1, got {n_chips!r}")
+        n_chips = check_n_chips(n_chips)
         self.rng_key, self.percent_mismatch, self.temperature = rng_key, pm, temperature
         self.dt, self._dt_us = float(dt), _whole_us("dt", dt)
-        self.synapse_model, self.n_chips = get_synapse_model(synapse_model), int(n_chips)
+        self.synapse_model, self.n_chips = FOUR, n_chips     # the chip's synapses, always
+        self.config_serial = 0        # counts applied configurations (DynapseSamna checks that its own is on)
         self._idle_steps = max(1, round(_whole_us("idle_time", idle_time) / self._dt_us))
         self.closed, self._step, self.net, self._state = False, 0, None, None
         self._routes, self._partial, self.n_in, self.n_neurons, self.monitor = {}, [], 0, 0, []
@@ -292,6 +291,7 @@ def apply_configuration(self: VirtualBoard, config: Dynapse2Configuration) -> No
     "Check that `config` fits, build the network it programs (with the board's mismatch and temperature), rest."
     self._check_open()
     check_fits(config, self.n_chips)
+    self.config_serial += 1
     mons, used = _monitors(config)
     self.net, self._routes, self._partial = None, {}, []
     self.n_in, self.n_neurons, self.monitor = 0, 0, []
@@ -421,8 +421,13 @@ def read_events(self: VirtualBoard) -> list[NormalGridEvent]:
         d = Dynapse2Destination.from_hash(int(codes[i]))
         out.append((int(ts[i]), -1, _event(Dynapse2Destination(d.core, d.x_hop + 1, d.y_hop, d.tag), int(ts[i]))))
     self.stats["bounced"] += int((kinds[:, 0] == _BOUNCE).sum())
-    self.stats["unmatched"] += int((kinds[:, 0] == _UNMATCHED).sum())
-    self.stats["lost"] += int((kinds[:, 0] == _LOST).sum())
+    n_unmatched, n_lost = int((kinds[:, 0] == _UNMATCHED).sum()), int((kinds[:, 0] == _LOST).sum())
+    self.stats["unmatched"] += n_unmatched
+    self.stats["lost"] += n_lost
+    if n_unmatched or n_lost:
+        warnings.warn(f"VirtualBoard: {n_unmatched} input event(s) matched no CAM entry of the cores they reached and "
+                      f"{n_lost} went to hops where there is no chip; they were dropped (board.stats counts them). "
+                      "Send events to the destinations of the input channel map", stacklevel=2)
     if self.net is not None:
         inp = kinds[:, 0] == _INPUT
         spikes = self._simulate(n, kinds[inp, 1], step[inp])
@@ -457,10 +462,10 @@ def from_samna(samna_obj, cls=NormalGridEvent):
     return from_json(samna_obj.to_json(), cls, n_neurons=None)
 
 # %% ../nbs/11_board.ipynb #0a8df1c6
-def _is_control(e: NormalGridEvent) -> bool:
-    "True for a control event as it comes back from the FPGA (tag 2047, hops MONITOR_HOP with x + 1)."
+def _is_control(e: NormalGridEvent, control: Dynapse2Destination = CONTROL_DESTINATION) -> bool:
+    "True for the control event `control` as it comes back from the FPGA (same tag, x hop + 1)."
     d = e.event
-    return d.tag == MAX_TAG and d.x_hop == MONITOR_HOP[0] + 1 and d.y_hop == MONITOR_HOP[1]
+    return d.tag == control.tag and d.x_hop == control.x_hop + 1 and d.y_hop == control.y_hop
 
 class SamnaBoard:
     "A Dynap-SE2 board driven through SynSense's samna (opened on first use)."
@@ -472,7 +477,9 @@ class SamnaBoard:
         if bitfile is not None and not Path(bitfile).is_file():
             raise FileNotFoundError(f"bitfile {bitfile} does not exist; pass the path of the Dynap-SE2 FPGA bitfile "
                                     "(e.g. Dynapse2Stack.bit from SynSense), or None if the FPGA is already configured")
-        self.device_info, self.bitfile, self.n_chips = device_info, bitfile, None if n_chips is None else int(n_chips)
+        self.device_info, self.bitfile = device_info, bitfile
+        self.n_chips = None if n_chips is None else check_n_chips(n_chips)
+        self.config_serial = 0
         self.settle_time, self.timeout = float(settle_time), float(timeout)
         self.closed, self._dev, self._model, self._kept = False, None, None, []
 
@@ -502,6 +509,7 @@ class SamnaBoard:
         self._device()
         check_fits(config, self.n_chips)
         self._model.apply_configuration(to_samna(config, self._samna.dynapse2.Dynapse2Configuration))
+        self.config_serial += 1
         time.sleep(self.settle_time)
 
     def write_events(self, events) -> None:
@@ -554,14 +562,15 @@ def find_dynapse_boards(name: str = "DYNAP-SE2", **board_kw) -> list:
     if not isinstance(name, str) or not name: raise ValueError(f"name must be a non-empty string, got {name!r}")
     status = samna_status()
     if not status.usable:
-        _log.warning("find_dynapse_boards: no board can be found: %s", status.message)
+        _log.info("find_dynapse_boards: no board can be found (%s samna); use VirtualBoard() to run without one",
+                  status.state)
         return []
     samna = require_samna(status)
     devices = list(samna.device.get_all_devices())
     found = [d for d in devices if name.lower() in str(getattr(d, "device_type_name", "")).lower()]
     if not found:
-        _log.warning("find_dynapse_boards: no %s board attached (samna sees %d device(s): %s); use VirtualBoard() "
-                    "to run without one", name, len(devices), [getattr(d, "device_type_name", "?") for d in devices])
+        _log.info("find_dynapse_boards: no %s board attached (samna sees %d device(s): %s); use VirtualBoard() "
+                  "to run without one", name, len(devices), [getattr(d, "device_type_name", "?") for d in devices])
     for d in found: _log.info("find_dynapse_boards: %s, serial %s", d.device_type_name, getattr(d, "serial_number", "?"))
     return [SamnaBoard(d, **board_kw) for d in found]
 
@@ -637,8 +646,34 @@ def _check_raster(raster, n_in: int) -> np.ndarray:
 # %% ../nbs/11_board.ipynb #3181ec69
 class DynapseSamna:
     "A configured network on a board, called like the simulator: `se2(raster)` -> `(out, state, rec)`."
-    def __init__(self, board, config: Dynapse2Configuration, input_channel_map: dict, dt: float = 1e-3,
-                 offset: float | None = None, reset: bool = True, read_timeout: float = 10.0, poll_step: float = 1e-3):
+    def __init__(self,
+                 board,                          # a board: VirtualBoard(), or one of find_dynapse_boards()
+                 config: Dynapse2Configuration = None,  # the configuration (config_from_specification's "config")
+                 input_channel_map: dict = None, # input channel -> destinations (its "input_channel_map")
+                 dt: float = 1e-3,               # s, the raster's time step
+                 dt_fpga: float = DT_FPGA,       # s, the FPGA's clock tick (Rockpool's name; the board's is 1 us)
+                 control_tag: int = MAX_TAG,     # tag of the control event that marks the end of a run
+                 control_hop: int = MONITOR_HOP[0],  # its x hop: west of chip 0, so the FPGA returns it
+                 offset: float | None = None,    # s from now to the first input bin; None: the board's default
+                 reset: bool = True,             # start every run from rest (False: continue from the last state)
+                 read_timeout: float = 10.0,     # s to wait for the end of a run after it should have ended
+                 poll_step: float = 1e-3,        # s between reads of the board while a run is going on
+                ):
+        if isinstance(config, dict):
+            raise TypeError("DynapseSamna takes the two parts of config_from_specification's dict: pass **config, "
+                            "as in DynapseSamna(board, **config)")
+        if config is None or input_channel_map is None:
+            raise TypeError("DynapseSamna needs the configuration and the input channel map that "
+                            "config_from_specification returned together: DynapseSamna(board, **config)")
+        if not math.isclose(float(dt_fpga), DT_FPGA):
+            raise ValueError(f"dt_fpga = {dt_fpga!r} s: the Dynap-SE2 FPGA's clock ticks every {DT_FPGA:g} s")
+        if isinstance(control_tag, bool) or not isinstance(control_tag, numbers.Integral) or not 0 <= control_tag <= MAX_TAG:
+            raise ValueError(f"control_tag = {control_tag!r}: a tag is 0..{MAX_TAG}")
+        if isinstance(control_hop, bool) or not isinstance(control_hop, numbers.Integral) or \
+                not -MAX_HOP <= control_hop <= -1:
+            raise ValueError(f"control_hop = {control_hop!r}: the control event must leave the grid west of chip 0 "
+                             f"(x hop -{MAX_HOP}..-1) so that the FPGA sends it back")
+        self.control = Dynapse2Destination((True,) * N_CORES, int(control_hop), MONITOR_HOP[1], int(control_tag))
         missing = [m for m in ("apply_configuration", "fpga_time_us", "write_events", "read_events", "reset", "close")
                    if not callable(getattr(board, m, None))]
         if missing or board is None:
@@ -666,7 +701,7 @@ class DynapseSamna:
         self.neurons = {n: r[1:4] for n, r in enumerate(mons)}          # column -> (chip, core, neuron)
         self.shape = (n_in, len(mons))
         board.apply_configuration(config)                               # once
-        self.config = config
+        self.config, self._serial = config, getattr(board, "config_serial", None)
 
     size_in = property(lambda self: self.shape[0])
     size_out = property(lambda self: self.shape[1])
@@ -691,12 +726,12 @@ def _run(self: DynapseSamna, counts: np.ndarray, record: bool):
         raise OverflowError(f"the run would end at {stop} µs, past the FPGA's 32-bit clock ({UINT32} µs); reset the "
                             "FPGA (or create a new board) to restart its clock")
     events = raster_to_aer(counts, self.input_channel_map, start, dt_us)
-    b.write_events(events + [_event(CONTROL_DESTINATION, stop - 1)])
+    b.write_events(events + [_event(self.control, stop - 1)])
     got, back, deadline = [], False, time.monotonic() + self.read_timeout + T * self.dt + self.offset
     while True:
         evs = b.read_events()
         for e in evs:
-            if _is_control(e): back = back or e.timestamp >= stop - 1
+            if _is_control(e, self.control): back = back or e.timestamp >= stop - 1
             else: got.append(e)
         if back and b.fpga_time_us() >= stop: break
         if time.monotonic() > deadline:
@@ -720,6 +755,12 @@ def __call__(self: DynapseSamna, raster, record: bool = True):
     "Run `raster` (T, n_in) or (B, T, n_in) on the board -> (out (T, N) or (B, T, N), state, rec)."
     if getattr(self.board, "closed", False): raise BoardClosedError("the board is closed; use an open board")
     counts = _check_raster(raster, self.shape[0])
+    if getattr(self.board, "config_serial", None) != self._serial:
+        warnings.warn("DynapseSamna: the board was programmed with another configuration since this object configured "
+                      "it (by calibrate_iscale or another DynapseSamna); applying this object's configuration again",
+                      stacklevel=2)
+        self.board.apply_configuration(self.config)
+        self._serial = getattr(self.board, "config_serial", None)
     outs, recs = zip(*(_run(self, c, record) for c in counts))
     out = np.stack(outs)
     state = dict(fpga_time=self.board.fpga_time_us() * DT_FPGA)
@@ -762,11 +803,12 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
     if not (0 < rtol < 1): raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
     lo_b, hi_b = map(float, k_bounds)
     if not 0 < lo_b <= 1 <= hi_b: raise ValueError(f"k_bounds must satisfy 0 < low <= 1 <= high, got {k_bounds!r}")
+    if not callable(reference_net):
+        raise TypeError(f"reference_net must be the simulated network whose spike count the board should match (e.g. "
+                        f"the trained Sequential), got {reference_net!r}")
     if dt is None: dt = float(getattr(reference_net[-1] if isinstance(reference_net, Sequential) else reference_net, "dt", 1e-3))
     x = _check_raster(inputs, len(cfg["input_channel_map"]))
-    if hasattr(reference_net, "reset_state"): reference_net.reset_state()
     target = float(np.asarray(reference_net(x.astype(np.float32))[0]).sum())
-    if hasattr(reference_net, "reset_state"): reference_net.reset_state()
     if target == 0: raise ValueError("reference_net fires no spike on these inputs: there is no rate to match; use "
                                      "inputs that make the network fire")
     seen = {}

@@ -27,7 +27,7 @@ from importlib.resources import files
 import numpy as np
 
 # %% auto #0
-__all__ = ['N_CHIPS', 'N_CORES', 'N_NEURONS', 'NEURONS_PER_CHIP', 'N_CAM', 'N_SRAM', 'N_TAGS', 'MAX_TAG', 'MAX_HOP',
+__all__ = ['N_CHIPS', 'N_CORES', 'N_NEURONS', 'NEURONS_PER_CHIP', 'N_CAM', 'N_SRAM', 'N_TAGS', 'MAX_TAG', 'MAX_HOP', 'MAX_CHIPS',
            'N_WEIGHT_BITS', 'N_BASE_WEIGHTS', 'N_COARSE', 'N_FINE', 'DT_FPGA', 'SYNAPSE_TYPES', 'EXCITATORY',
            'INHIBITORY', 'FPGA_POSITION', 'MONITOR_HOP', 'IO', 'KAPPA_N', 'KAPPA_P', 'UT', 'VTH', 'CAPACITANCES',
            'LAYOUT', 'BIASES', 'CURRENT_TO_BIAS', 'BIAS_TO_CURRENT', 'BIAS_TYPES', 'Dendrite', 'synapse_sign',
@@ -44,6 +44,7 @@ N_SRAM = 4             # SRAM entries (destinations, i.e. fan-out routes) per ne
 N_TAGS = 2048          # tags are 11-bit: 0 ... 2047
 MAX_TAG = N_TAGS - 1
 MAX_HOP = 7            # a destination may hop at most 7 chips in x and in y (|hop| <= 7)
+MAX_CHIPS = MAX_HOP + 1  # chips in a row that input entering at chip 0 can reach: the largest board we address
 N_WEIGHT_BITS = 4      # a CAM weight is a 4-bit mask over the core's 4 base weight currents
 N_BASE_WEIGHTS = N_WEIGHT_BITS
 N_COARSE = 6           # bias generator: coarse codes 0 ... 5

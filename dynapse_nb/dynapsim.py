@@ -10,13 +10,15 @@ scanned over time with `jax.lax.scan` -- and wraps them in the `DynapSim` module
 How the synapses are modelled is a value of its own, a `SynapseModel` (section "Synapse models" below). Two
 are available:
 
-* `"four"` (default): four DPI synapses per neuron, as on the chip -- AMPA (fast excitation), NMDA
-  (excitation gated by the membrane current), GABA (inhibition that adds to the leak) and SHUNT (inhibition
-  subtracted at the soma). A negative weight drives GABA, so inhibition works as it does on the chip.
-* `"lumped"`: one synapse for all inputs, exactly the per-step update of Rockpool's `DynapSim` (v3), the
-  simulator of the [original Rockpool tutorial](https://rockpool.ai/devices/DynapSE/post-training.html). With
-  the same parameters and input it gives the same spikes. Its known weakness: a negative input can only cancel
-  positive input in the same time step, so inhibition hardly acts.
+* `"lumped"` (the default): one synapse for all inputs, exactly the per-step update of Rockpool's `DynapSim`
+  (v3), the simulator of the [original Rockpool tutorial](https://rockpool.ai/devices/DynapSE/post-training.html).
+  With the same parameters and input it gives the same spikes, so a Rockpool user's trained weights behave as
+  before. Its known weakness: a negative input can only cancel positive input in the same time step, so
+  inhibition hardly acts.
+* `"four"`: four DPI synapses per neuron, as on the chip -- AMPA (fast excitation), NMDA (excitation gated by
+  the membrane current), GABA (inhibition that adds to the leak) and SHUNT (inhibition subtracted at the soma).
+  A negative weight drives GABA, so inhibition works as it does on the chip -- and as the `VirtualBoard`, which
+  always emulates the chip, does. Choose it with `synapse_model="four"` to train for the chip's physics.
 
 Docs: https://dynapse-nb.github.io/dynapse_nb/dynapsim.html.md"""
 
@@ -34,14 +36,15 @@ from fastcore.basics import patch
 
 from .chip import IO, KAPPA_N, KAPPA_P, UT, VTH, CAPACITANCES, SYNAPSE_TYPES, EXCITATORY
 from .chip import CURRENT_TO_BIAS
-from .nn import Module, Graph, LinearWeights, NeuronPopulation, check_finite, as_batch
+from .nn import (Module, Graph, LinearWeights, NeuronPopulation, ParameterArray, as_batch, check_finite,
+                           check_output, _unknown_attribute)
 
 # %% auto #0
-__all__ = ['COMMON_CURRENTS', 'COMMON_LAYOUT', 'DEFAULT_ISCALE', 'SYNAPSE_MODELS', 'DEFAULTS', 'FOUR', 'LUMPED', 'CHUNK_FLOATS',
-           'tau_to_current', 'current_to_tau', 'pulse_to_current', 'current_to_pulse', 'neuron_defaults', 'spike_count',
-           'SynapseModel', 'LumpedSynapse', 'FourSynapses', 'register_synapse_model', 'get_synapse_model',
-           'default_parameters', 'simulate', 'mismatch_names', 'as_key', 'check_percent_mismatch', 'mismatch_factors',
-           'DynapSim']
+__all__ = ['COMMON_CURRENTS', 'COMMON_LAYOUT', 'DEFAULT_ISCALE', 'SYNAPSE_MODELS', 'DEFAULTS', 'FOUR', 'LUMPED',
+           'DEFAULT_SYNAPSE_MODEL', 'CHUNK_FLOATS', 'tau_to_current', 'current_to_tau', 'pulse_to_current',
+           'current_to_pulse', 'neuron_defaults', 'spike_count', 'SynapseModel', 'LumpedSynapse', 'FourSynapses',
+           'register_synapse_model', 'get_synapse_model', 'default_parameters', 'simulate', 'mismatch_names', 'as_key',
+           'check_percent_mismatch', 'mismatch_factors', 'DynapSim']
 
 # %% ../nbs/03_dynapsim.ipynb #4aa7525c
 def tau_to_current(tau, C, Ut=UT, kappa=(KAPPA_N + KAPPA_P) / 2):
@@ -283,6 +286,7 @@ def get_synapse_model(model) -> SynapseModel:
 
 FOUR = register_synapse_model(FourSynapses())
 LUMPED = register_synapse_model(LumpedSynapse())
+DEFAULT_SYNAPSE_MODEL = "lumped"   # Rockpool's model: the default of DynapSim, the readback and the compiler
 
 def default_parameters(tau_mem=20e-3, tau_syn=10e-3, tau_ahp=50e-3, t_ref=1e-3, t_pulse=10e-6, t_pulse_ahp=1e-6,
                        r_mem=4.0, r_syn=100.0, r_ahp=1.0, Ispkthr=1e-7) -> dict:
@@ -401,8 +405,15 @@ def mismatch_names() -> tuple:
 def as_key(rng_key):
     "A JAX PRNG key from an int seed or a key (None -> seed 0, so that results are reproducible by default)."
     if rng_key is None: return jax.random.PRNGKey(0)
-    if isinstance(rng_key, (int, np.integer)): return jax.random.PRNGKey(int(rng_key))
-    return jnp.asarray(rng_key)
+    if isinstance(rng_key, (int, np.integer)) and not isinstance(rng_key, bool):
+        if not -2**63 <= int(rng_key) < 2**63:
+            raise ValueError(f"rng_key = {rng_key} does not fit in 64 bits; use a seed in 0..2**63 - 1")
+        return jax.random.PRNGKey(int(rng_key))
+    if isinstance(rng_key, (jax.Array, np.ndarray)):
+        key = jnp.asarray(rng_key)
+        if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == (): return key
+        if key.dtype == jnp.uint32 and key.shape == (2,): return key
+    raise TypeError(f"rng_key must be an int seed or a JAX key (jax.random.PRNGKey(seed)), got {rng_key!r}")
 
 def check_percent_mismatch(p):
     "Validate a mismatch fraction: 0 <= p < 1 (0.05 = 5 %)."
@@ -467,7 +478,7 @@ class DynapSim(Module):
                  has_rec: bool = False,        # the population has (trainable) recurrent weights
                  syn_types_rec=None,           # (N, N) synapse index per recurrent connection (typed models only)
                  dt: float = 1e-3,             # s, simulation time step
-                 synapse_model: str = "four",  # a name in `SYNAPSE_MODELS`, or a `SynapseModel`
+                 synapse_model: str = DEFAULT_SYNAPSE_MODEL,  # a name in `SYNAPSE_MODELS` or a `SynapseModel`
                  percent_mismatch=None,        # frozen mismatch as a fraction (0.05 = +-5 %); None: none
                  rng_key=None,                 # int seed or JAX key of the mismatch and of a random `w_rec`; None: 0
                  **params,                     # currents or capacitances of another registered synapse model
@@ -520,27 +531,38 @@ class DynapSim(Module):
             return self._set_param(key, value)
         if key in ("Iscale", "dt"):
             v = check_finite(key, value)
+            check_finite(key, v, dtype=np.float32)       # it must fit the float32 the simulation uses
             if v.size != 1 or not v.reshape(()) > 0:
                 raise ValueError(f"{key} must be a single positive number (in {'A' if key == 'Iscale' else 's'}), "
                                  f"got {value!r}")
             value = float(v.reshape(()))
             object.__setattr__(self, "_cache", None)
         elif key == "w_rec" and value is not None:
-            value = check_finite("w_rec", value)
+            if not self.has_rec:
+                raise ValueError("w_rec needs has_rec=True (this module has no recurrent weights); build it with "
+                                 "DynapSim(..., has_rec=True)")
+            value = check_finite("w_rec", value, dtype=np.float32)
             n = self.size_out
             if value.shape != (n, n):
                 raise ValueError(f"w_rec must be square with shape ({n}, {n}) [pre, post], got {value.shape}")
-            value = value.astype(np.float32)
+            value = ParameterArray(value, "w_rec")
         elif key == "syn_types_rec" and value is not None:
+            if not self.has_rec:
+                raise ValueError("syn_types_rec needs has_rec=True (it types the recurrent connections)")
             value = np.asarray(value)
             n, m = self.size_out, self.synapse_model
-            if value.shape != (n, n) or value.dtype.kind not in "iu" or value.min() < 0 or value.max() >= m.n_channels:
-                raise ValueError(f"syn_types_rec must be integers 0..{m.n_channels - 1} {m.synapses} of shape ({n}, {n})")
             if not m.typed_connections:
                 raise ValueError(f"syn_types_rec needs a model whose connections choose their synapse (e.g. "
                                  f"synapse_model='four'); {m.name!r} has one synapse")
+            if value.shape != (n, n) or value.dtype.kind not in "iu" or value.min() < 0 or value.max() >= m.n_channels:
+                raise ValueError(f"syn_types_rec must be integers 0..{m.n_channels - 1} {m.synapses} of shape ({n}, {n})")
         elif key in ("synapse_model", "has_rec", "percent_mismatch", "mismatch", "rng_key"):
             raise AttributeError(f"{key} is fixed at construction; build a new DynapSim to change it")
+        elif key not in ("w_rec", "syn_types_rec"):
+            if key in DEFAULTS:
+                raise AttributeError(f"synapse_model={self.synapse_model.name!r} has no {key!r} (its synapse "
+                                     f"parameters: {list(self.synapse_model.currents + self.synapse_model.layout)})")
+            _unknown_attribute(self, key, list(self.param_names) + ["Iscale", "dt", "w_rec", "syn_types_rec"])
         object.__setattr__(self, key, value)
 
 def _check_names(params: dict, model: SynapseModel) -> dict:
@@ -562,7 +584,7 @@ def param_names(self: DynapSim) -> tuple:
 # %% ../nbs/03_dynapsim.ipynb #2511945d
 @patch
 def _set_param(self: DynapSim, name, value):
-    arr = check_finite(name, value, allow_negative=False)
+    arr = check_finite(name, value, allow_negative=False, dtype=np.float32)   # checked as stored: float32
     n = self.size_out
     if arr.ndim == 0: arr = np.full(n, arr)
     if arr.shape != (n,):
@@ -572,9 +594,11 @@ def _set_param(self: DynapSim, name, value):
     if name in ("Ipulse", "Ipulse_ahp", "Iref") and (arr <= 0).any():
         raise ValueError(f"{name} must be > 0 (it sets a pulse width / refractory period as Vth*C/{name}), "
                          f"got {arr.min():.4g}")
+    if name == "Ispkthr" and (arr <= 0).any():
+        raise ValueError(f"Ispkthr must be > 0 (the membrane current at which the neuron fires), got {arr.min():.4g}")
     if name in ("kappa_n", "kappa_p") and (arr > 1).any():
         raise ValueError(f"{name} is a subthreshold slope factor in (0, 1], got {arr.max():.4g}")
-    self._p[name] = arr.astype(np.float32)
+    self._p[name] = ParameterArray(arr, name)
     object.__setattr__(self, "_cache", None)
 
 # %% ../nbs/03_dynapsim.ipynb #72bf5fb6
@@ -633,7 +657,7 @@ def apply(self: DynapSim, params, x, state, record=False, w_in=None, syn_types_i
 
 # %% ../nbs/03_dynapsim.ipynb #3a6cc855
 @patch
-def __call__(self: DynapSim, x, record: bool = False):
+def __call__(self: DynapSim, x, record: bool = False, state: dict | None = None):
     arr = np.asarray(x) if not isinstance(x, jax.Array) else x
     n_syn = len(SYNAPSE_TYPES)
     if np.ndim(arr) in (3, 4) and np.shape(arr)[-1] == n_syn and np.shape(arr)[-2] == self.size_out \
@@ -645,8 +669,9 @@ def __call__(self: DynapSim, x, record: bool = False):
         x = arr.astype(np.float32)
     else:
         x = as_batch(arr, self.size_in, f"input of {self.name}")
-    out, state, rec = self.apply(self.parameters(), x, self._state_for(x.shape[0]), record)
-    object.__setattr__(self, "_state", state)
+    state = self.initial_state(x.shape[0]) if state is None else self.check_state(state, x.shape[0])
+    out, state, rec = self.apply(self.parameters(), x, state, record)
+    check_output(out, self)
     return out, state, rec
 
 # %% ../nbs/03_dynapsim.ipynb #4a792db0

@@ -32,10 +32,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .chip import CURRENT_TO_BIAS, IO, MONITOR_HOP, N_CHIPS, N_CORES, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite
-from .limits import (cam_problems, core_problems, hop_problems, hop_table, show_value as _show,
-                               sram_problems, tag_problems)
-from .biasgen import bias_range, current_to_code
-from .dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, SynapseModel, get_synapse_model
+from .limits import (cam_problems, check_core_map, check_n_chips, core_problems, hop_problems, hop_table,
+                               show_value as _show, sram_problems, tag_problems)
+from .biasgen import BiasSaturationWarning, bias_range, current_to_code, saturation_table
+from .dynapsim import COMMON_CURRENTS, DEFAULT_SYNAPSE_MODEL, SYNAPSE_MODELS, SynapseModel, get_synapse_model
 from .quantize import BASE_WEIGHT_NAMES, quantize
 from .config import (LATCHES, ConfigError, Dynapse2Chip, Dynapse2Configuration, Dynapse2Destination,
                                Dynapse2Neuron)
@@ -52,24 +52,36 @@ def spec_biases(synapse_model) -> dict[str, tuple[str, ...]]:
     return {**one(COMMON_CURRENTS), **model.biases, **one(BASE_WEIGHT_NAMES)}
 
 # %% ../nbs/09z_from_spec.ipynb #5f09e756
-def bias_codes(currents: dict, synapse_model: str = "four") -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    "{spec current: value per core (A)} -> {chip bias: (coarse, fine) per core}; a current <= `IO` gets the lowest code."
-    problems, out = [], {}
+def bias_codes(currents: dict, # spec current -> one value per core (A)
+               synapse_model=DEFAULT_SYNAPSE_MODEL, # the model whose currents these are
+               strict: bool = False, # raise instead of saturating a current beyond a bias's range
+               ) -> dict[str, tuple[np.ndarray, np.ndarray]]: # chip bias -> (coarse, fine) per core
+    "The bias codes of the spec's currents; a current <= `IO` gets the lowest code, one beyond the range saturates."
+    if not isinstance(strict, (bool, np.bool_)): raise TypeError(f"strict must be True or False, got {strict!r}")
+    problems, saturated, out = [], [], {}
     for name, biases in spec_biases(synapse_model).items():
         if name not in currents: continue
         v = np.atleast_1d(np.asarray(currents[name], dtype=np.float64))
         for b in biases:
             lo, hi = bias_range(b)
             off = v <= IO
-            bad = ~np.isfinite(v) | (v < 0) | (~off & ((v < lo) | (v > hi)))
-            for c in np.flatnonzero(bad):
+            bad = ~np.isfinite(v) | (v < 0)
+            beyond = ~bad & ~off & ((v < lo) | (v > hi))
+            for c in np.flatnonzero(bad | (beyond if strict else False)):
                 problems.append(f"core {c}: {name} = {v[c]:.4g} A does not fit bias {b}, whose range is "
                                 f"[{lo:.4g}, {hi:.4g}] A (a current <= Io = {IO:g} A is off: the lowest code)")
-            if bad.any(): continue
-            coarse, fine = current_to_code(b, np.where(off, lo, v))
+            if bad.any() or strict and beyond.any(): continue
+            coarse, fine = current_to_code(b, np.clip(np.where(off, lo, v), lo, hi))
             out[b] = (np.asarray(coarse, np.int64), np.asarray(fine, np.int64))
-    if problems: raise ConfigError("the specification's currents do not fit the bias generator", problems)
+            for c in np.flatnonzero(beyond):
+                saturated.append((c, b, name, v[c], lo if v[c] < lo else hi))
+    if problems:
+        raise ConfigError("the specification's currents do not fit the bias generator" +
+                          (" (strict=True; strict=False saturates them as the chip does)" if strict else ""), problems)
+    if saturated: warnings.warn(BiasSaturationWarning(saturation_table(saturated)), stacklevel=3)
     return out
+
+
 
 # %% ../nbs/09z_from_spec.ipynb #8d5a0393
 SPEC_KEYS = ("core_map", "weights_in", "weights_rec")        # required in every spec (the weights may be None)
@@ -120,7 +132,18 @@ def spec_model(spec: dict) -> SynapseModel:
     m = spec.get("synapse_model")
     if m is not None: return get_synapse_model(m)
     found = [model for model in SYNAPSE_MODELS.values() if all(c in spec for c in model.currents)]
-    return found[0] if found else get_synapse_model("four")
+    return found[0] if found else get_synapse_model(DEFAULT_SYNAPSE_MODEL)
+
+def _rescaled(spec: dict) -> dict:
+    """A quantized spec whose `Iscale` was changed after `quantize` (the original tutorial's `spec["Iscale"] *= 50`)
+    means weight currents scaled by the same factor: the base currents Iw_0..Iw_3 are scaled (and said so)."""
+    q, I = spec.get("quantized_Iscale"), spec.get("Iscale")
+    if q is None or I is None or np.isclose(float(I), float(q), rtol=1e-9, atol=0): return spec
+    k = float(I) / float(q)
+    warnings.warn(f"spec['Iscale'] = {float(I):.4g} A is {k:.4g} x the Iscale the weights were quantized with "
+                  f"({float(q):.4g} A): the base weight currents Iw_0..Iw_3 are scaled by {k:.4g} to match",
+                  stacklevel=4)
+    return {**spec, **{n: [float(x) * k for x in spec[n]] for n in BASE_WEIGHT_NAMES if spec.get(n) is not None}}
 
 def check_spec(spec: dict) -> SpecArrays:
     "The quantized spec's arrays, checked for keys, types and shapes (quantizing float weights first)."
@@ -128,16 +151,13 @@ def check_spec(spec: dict) -> SpecArrays:
     if missing: raise KeyError(f"the specification has no {', '.join(map(repr, missing))}: pass the mapper's spec "
                                f"(spec = mapper(net.as_graph())), which has {', '.join(SPEC_KEYS)}")
     if not any(k in spec for k in QUANTIZED_KEYS): spec = {**spec, **quantize(**spec)}
+    spec = _rescaled(spec)
     model = spec_model(spec)
     need = [k for k in spec_biases(model) if k not in spec]
     if need: raise KeyError(f"the specification has no {', '.join(map(repr, need))} (the per-core currents of "
                             f"synapse model {model.name!r}{' and the base weights of quantize' if any(k.startswith('Iw_') and k != 'Iw_ahp' for k in need) else ''})")
-    cm = np.asarray(spec["core_map"])
-    if cm.ndim != 1 or (cm.dtype.kind not in "iu") or not len(cm):
-        raise ValueError(f"core_map must be a non-empty 1-D integer array (the core of every neuron), got "
-                         f"{_show(spec['core_map'])} with dtype {cm.dtype} and shape {cm.shape}")
-    if cm.min() < 0: raise ValueError(f"core_map holds a negative core index {int(cm.min())}")
-    N, cm = len(cm), cm.astype(np.int64)
+    cm = check_core_map(spec["core_map"])
+    N = len(cm)
     n_cluster = spec.get("n_cluster")
     n_cluster = int(cm.max()) + 1 if n_cluster is None else n_cluster
     if isinstance(n_cluster, bool) or not isinstance(n_cluster, (int, np.integer)) or n_cluster <= cm.max():
@@ -223,10 +243,10 @@ def check_board(s: SpecArrays, p: Placement, n_chips: int):
     if problems: raise ConfigError(what, problems)
 
 # %% ../nbs/09z_from_spec.ipynb #b7f9ec49
-_LATCH_DC = LATCHES.index("latch_so_dc")
+_LATCH_DC, _LATCH_AHP = LATCHES.index("latch_so_dc"), LATCHES.index("latch_so_adaptation")
 
-def _write_biases(cfg: Dynapse2Configuration, s: SpecArrays):
-    for b, (coarse, fine) in bias_codes(s.currents, s.synapse_model).items():
+def _write_biases(cfg: Dynapse2Configuration, s: SpecArrays, strict: bool = False):
+    for b, (coarse, fine) in bias_codes(s.currents, s.synapse_model, strict).items():
         for c in range(s.n_cluster):
             par = cfg.chips[c // N_CORES].cores[c % N_CORES].parameters[b]
             par.coarse_value, par.fine_value = int(coarse[c]), int(fine[c])
@@ -242,7 +262,7 @@ def _write_memory(cfg: Dynapse2Configuration, s: SpecArrays, p: Placement, n_chi
     src, dchip = np.nonzero(tchips)                              # one SRAM entry per (neuron, target chip)
     dslot = 1 + (np.cumsum(tchips, axis=1) - 1)[src, dchip]
     dhop = np.array([hops[a][b] for a, b in zip(p.chip[src], dchip)], np.int8).reshape(-1, 2)
-    dc_on = s.currents["Idc"] > IO
+    dc_on, ahp_on = s.currents["Idc"] > IO, s.currents["Iw_ahp"] > IO    # the circuits the cores switch on
     for c in np.unique(s.core_map):
         mem = cfg.chips[c // N_CORES].cores[c % N_CORES].memory
         e = s.core_map[p.post] == c
@@ -255,6 +275,7 @@ def _write_memory(cfg: Dynapse2Configuration, s: SpecArrays, p: Placement, n_chi
         mem.dest_x_hop[p.local[n], 0], mem.dest_y_hop[p.local[n], 0] = MONITOR_HOP
         mem.dest_tag[p.local[n], 0] = n_in + n
         mem.latches[p.local[n], _LATCH_DC] = dc_on[c]
+        mem.latches[p.local[n], _LATCH_AHP] = ahp_on[c]
         r = s.core_map[src] == c
         k, sl = p.local[src[r]], dslot[r]
         mem.dest_core[k, sl] = tcores[src[r], dchip[r]]
@@ -281,16 +302,17 @@ def _warn_current_typos(spec: dict):
                 warnings.warn(f"config_from_specification ignores spec key {k!r}; did you mean {close[0]!r}?",
                               stacklevel=3)
 
-def config_from_specification(n_chips: int | None = None, **spec) -> dict:
-    "{'config': Dynapse2Configuration, 'input_channel_map': {channel: [Dynapse2Destination]}} for the mapper's spec."
-    n_chips = spec.get("n_chips", N_CHIPS) if n_chips is None else n_chips
-    if isinstance(n_chips, bool) or not isinstance(n_chips, (int, np.integer)) or n_chips < 1:
-        raise ValueError(f"n_chips = {_show(n_chips)}: expected an integer >= 1 (chips on the board)")
+def config_from_specification(n_chips: int | None = None, # chips on the board (default: the spec's, else 4)
+                              strict: bool = False, # raise instead of saturating currents the chip cannot make
+                              **spec, # the mapper's spec, quantized or not (float weights are quantized first)
+                             ) -> dict: # {"config": Dynapse2Configuration, "input_channel_map": {channel: [destination]}}
+    "The configuration of the board for the mapper's spec, and the map of input channels to destinations."
+    n_chips = check_n_chips(spec.get("n_chips", N_CHIPS) if n_chips is None else n_chips)
     _warn_current_typos(spec)
     s = check_spec(spec)
     p = placement(s)
-    check_board(s, p, int(n_chips))
-    cfg = Dynapse2Configuration([Dynapse2Chip() for _ in range(int(n_chips))])
-    _write_biases(cfg, s)
-    _write_memory(cfg, s, p, int(n_chips))
-    return {"config": cfg, "input_channel_map": _input_channel_map(s, p, int(n_chips))}
+    check_board(s, p, n_chips)
+    cfg = Dynapse2Configuration([Dynapse2Chip() for _ in range(n_chips)])
+    _write_biases(cfg, s, strict)
+    _write_memory(cfg, s, p, n_chips)
+    return {"config": cfg, "input_channel_map": _input_channel_map(s, p, n_chips)}

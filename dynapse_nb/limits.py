@@ -18,14 +18,16 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/limits.html.md"""
 from __future__ import annotations
 import itertools
 import json
+import numbers
 
 import numpy as np
 
-from .chip import MAX_HOP, MAX_TAG, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, chip_hops
+from .chip import MAX_CHIPS, MAX_HOP, MAX_TAG, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, chip_hops
 
 # %% auto #0
-__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'ValidationError', 'core_problems', 'tags_needed',
-           'tag_problems', 'cam_problems', 'sram_needed', 'sram_problems', 'hop_table', 'hop_problems']
+__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'ValidationError', 'check_n_chips',
+           'check_core_map', 'core_problems', 'tags_needed', 'tag_problems', 'cam_problems', 'sram_needed',
+           'sram_problems', 'hop_table', 'hop_problems']
 
 # %% ../nbs/01_limits.ipynb #44beb868
 MAX_LISTED = 20        # offenders named in one problem (the total is always given)
@@ -64,6 +66,31 @@ class ValidationError(ValueError):
         shown = "".join(f"\n  - {p}" for p in self.problems[:MAX_LISTED])
         more = f"\n  ... and {self.count - MAX_LISTED} more" if self.count > MAX_LISTED else ""
         super().__init__(f"{what}: {self.count} problem{'' if self.count == 1 else 's'}{shown}{more}")
+
+# %% ../nbs/01_limits.ipynb #976792fe
+def check_n_chips(n_chips, name: str = "n_chips") -> int:
+    "`n_chips` as an int in 1..`MAX_CHIPS`, or a clear error."
+    if isinstance(n_chips, bool) or not isinstance(n_chips, numbers.Integral):
+        raise TypeError(f"{name} must be an integer (chips on the board), got {show_value(n_chips)}")
+    if not 1 <= n_chips <= MAX_CHIPS:
+        raise ValueError(f"{name} = {n_chips}: a board has 1..{MAX_CHIPS} chips (chips sit in a row east of the FPGA "
+                         f"and input reaches at most {MAX_HOP} hops from chip 0)")
+    return int(n_chips)
+
+# %% ../nbs/01_limits.ipynb #460b833c
+def check_core_map(core_map, name: str = "core_map") -> np.ndarray:
+    "`core_map` as a non-empty 1-D int64 array of core indices >= 0 (whole floats accepted, as Rockpool writes them)."
+    cm = np.asarray(core_map)
+    if cm.ndim != 1 or not len(cm) or cm.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a non-empty 1-D array of core indices (the core of every neuron), got "
+                         f"{show_value(core_map)} with dtype {cm.dtype} and shape {cm.shape}")
+    if cm.dtype.kind == "f":
+        bad = ~np.isfinite(cm) | (cm != np.round(cm))
+        if bad.any():
+            raise ValueError(f"{name} must hold whole core indices; {name}[{int(np.flatnonzero(bad)[0])}] = "
+                             f"{cm[bad][0]!r}")
+    if cm.min() < 0: raise ValueError(f"{name} holds a negative core index {cm.min():g}")
+    return cm.astype(np.int64)
 
 # %% ../nbs/01_limits.ipynb #59881c1a
 def core_problems(core_map, n_chips: int = N_CHIPS, name=lambda i: f"neuron {i}") -> list[str]:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chip import IO, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, SYNAPSE_TYPES
-from .limits import ValidationError, cam_problems, hop_problems, sram_problems, tag_problems
+from .limits import ValidationError, cam_problems, check_n_chips, hop_problems, sram_problems, tag_problems
 from .nn import Graph, LinearWeights, NeuronPopulation, check_finite
-from .dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, get_synapse_model
+from .dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, as_key, get_synapse_model
 
 # %% auto #0
 __all__ = ['CLUSTERING_METHODS', 'MergedNetwork', 'merge_populations', 'MappingError', 'fan_in', 'check_limits', 'target_chips',
@@ -94,12 +94,18 @@ def _population(i: int, p: NeuronPopulation) -> tuple[dict, dict]:
     try: model = get_synapse_model(st["synapse_model"])
     except ValueError as e: raise ValueError(f"{_node(i, p)}: {e}") from None
     st["synapse_model"] = model.name
+    for key, unit in (("Iscale", "A"), ("dt", "s")):       # a hand-built graph may carry anything
+        v = check_finite(f"{key} of {_node(i, p)}", st[key], dtype=np.float32)
+        if v.size != 1 or not float(v.reshape(())) > 0:
+            raise ValueError(f"{key} of {_node(i, p)} must be a single positive number (in {unit}), got {st[key]!r}")
+        st[key] = float(np.asarray(st[key], np.float64).reshape(()))
     cur = {}
     for name in COMMON_CURRENTS + model.currents:
         if name not in p.params:
             raise ValueError(f"{_node(i, p)} has no current {name!r} (synapse model {model.name!r} needs "
                              f"{COMMON_CURRENTS + model.currents})")
-        v = check_finite(f"{name} of {_node(i, p)}", p.params[name], allow_negative=False).astype(np.float64)
+        v = check_finite(f"{name} of {_node(i, p)}", p.params[name], allow_negative=False, dtype=np.float32)
+        v = np.asarray(p.params[name], np.float64)
         if v.shape != (p.size,):
             raise ValueError(f"{name} of {_node(i, p)} has shape {v.shape}, expected ({p.size},): one value per neuron")
         cur[name] = v
@@ -319,14 +325,18 @@ def split_sequence(labels, k: int, cap: int = N_NEURONS) -> list[int]:
     return out
 
 # %% ../nbs/07_mapping.ipynb #698a26c0
-CLUSTERING_METHODS = ("similarity", "greedy")
+CLUSTERING_METHODS = ("similarity", "greedy", "random")
 
-def cluster(X: np.ndarray, target: int, cap: int = N_NEURONS, method: str = "similarity") -> np.ndarray:
+def cluster(X: np.ndarray, target: int, cap: int = N_NEURONS, method: str = "similarity", rng_key=None) -> np.ndarray:
     "Core index (int64, 0..target-1, each core used) of every neuron from its currents `X` (N, m)."
     X = np.asarray(X, np.float64); N = len(X)
     if method not in CLUSTERING_METHODS:
-        raise ValueError(f"clustering must be one of {CLUSTERING_METHODS}, got {method!r}")
+        raise ValueError(f"clustering_method must be one of {CLUSTERING_METHODS}, got {method!r}")
     labels = parameter_groups(X)
+    if method == "random":                       # as many neurons per core as possible, dealt out at random
+        sizes = np.full(target, N // target) + (np.arange(target) < N % target)
+        seed = 0 if rng_key is None else int(np.asarray(as_key(rng_key)).ravel()[-1])
+        return np.random.default_rng(seed).permutation(np.repeat(np.arange(target), sizes)).astype(np.int64)
     if method == "greedy":
         seqs = [np.arange(N)]
         k = [target]
@@ -397,14 +407,30 @@ def _int_arg(name, v, lo, hi=None, none_ok=False):
     return int(v)
 
 # %% ../nbs/07_mapping.ipynb #0bc86df0
-def mapper(graph: Graph, n_cluster: int | None = None, max_neuron_per_cluster: int = N_NEURONS,
-           n_chips: int = N_CHIPS, clustering: str = "similarity") -> dict:
+def mapper(graph: Graph,                           # the network: `net.as_graph()`
+           in_place: bool = False,                 # Rockpool's argument; the graph is never modified here
+           clustering_method: str = "similarity",  # "similarity" (by currents), "greedy" (by index), "random"
+           n_cluster: int | None = None,           # cores to use; None: as many as the currents need, that fit
+           max_neuron_per_cluster: int = N_NEURONS,  # neurons per core at most
+           n_chips: int = N_CHIPS,                 # chips on the board
+           rng_key=None,                           # seed or JAX key of clustering_method="random"; None: 0
+           clustering: str | None = None,          # the earlier name of clustering_method
+          ) -> dict:                               # the spec: weights, core_map, one value per core of each current
     "Place the neurons of `graph` on cores; return the spec (weights, core_map, one value per core of each current)."
+    if clustering is not None:
+        if clustering_method != "similarity" and clustering_method != clustering:
+            raise ValueError(f"clustering={clustering!r} and clustering_method={clustering_method!r} disagree; "
+                             "give clustering_method only")
+        clustering_method = clustering
+    if not isinstance(in_place, (bool, np.bool_)): raise TypeError(f"in_place must be True or False, got {in_place!r}")
+    if in_place:
+        warnings.warn("mapper(in_place=True): the mapper never modifies the graph, so in_place has no effect",
+                      stacklevel=2)
     max_neuron_per_cluster = _int_arg("max_neuron_per_cluster", max_neuron_per_cluster, 1, N_NEURONS)
-    n_chips = _int_arg("n_chips", n_chips, 1)
+    n_chips = check_n_chips(n_chips)
     n_cluster = _int_arg("n_cluster", n_cluster, 1, none_ok=True)
-    if clustering not in CLUSTERING_METHODS:
-        raise ValueError(f"clustering must be one of {CLUSTERING_METHODS}, got {clustering!r}")
+    if clustering_method not in CLUSTERING_METHODS:
+        raise ValueError(f"clustering_method must be one of {CLUSTERING_METHODS}, got {clustering_method!r}")
     net = merge_populations(graph)
     problems = check_limits(net, n_chips, max_neuron_per_cluster)
     if problems: raise MappingError(problems, f" ({n_chips} chips)")
@@ -414,8 +440,8 @@ def mapper(graph: Graph, n_cluster: int | None = None, max_neuron_per_cluster: i
     n_min = -(-N // cap)
     if n_cluster is None:
         labels = parameter_groups(X)
-        need = cores_needed(np.bincount(labels), cap) if clustering == "similarity" else n_min
-        target = min(need, n_cores)
+        need = cores_needed(np.bincount(labels), cap) if clustering_method == "similarity" else n_min
+        candidates = range(min(need, n_cores), n_min - 1, -1)   # the most cores the currents want that fit
     else:
         if not n_min <= n_cluster <= min(n_cores, N):
             why = (f"{N} neurons need at least {n_min} cores of {cap}" if n_cluster < n_min else
@@ -423,11 +449,15 @@ def mapper(graph: Graph, n_cluster: int | None = None, max_neuron_per_cluster: i
                    f"there are only {N} neurons (a core cannot be empty)")
             raise ValueError(f"n_cluster = {n_cluster} is not possible: {why}. Use n_cluster between {n_min} and "
                              f"{min(n_cores, N)}, or None to choose automatically")
-        target = n_cluster
-    core_map = cluster(X, target, cap, clustering)
-
-    problems = check_routes(net, core_map, n_chips)
-    if problems: raise MappingError(problems, f" ({n_chips} chips, {target} cores used)")
+        candidates = [n_cluster]
+    for target in candidates:         # fewer cores -> fewer chips -> fewer routes per neuron (SRAM) and hops
+        core_map = cluster(X, target, cap, clustering_method, rng_key)
+        problems = check_routes(net, core_map, n_chips)
+        if not problems: break
+    if problems:
+        tried = (f"every layout from {candidates[0]} down to {candidates[-1]} cores breaks the routing budget; the "
+                 f"last tried ({target} cores)" if len(candidates) > 1 else f"{target} cores")
+        raise MappingError(problems, f" ({n_chips} chips; {tried})")
 
     values = core_currents(X, core_map, target)
     dev = deviations(X, core_map, values)

@@ -2,8 +2,9 @@
 
 A network in `dynapse_nb` is a chain of small, mutable *modules*. Calling a module runs a jitted, pure JAX
 function on its parameters and returns `(output, state, record)`, the call shape of the [original Rockpool tutorial](https://rockpool.ai/devices/DynapSE/post-training.html).
-Modules hold parameters as plain attributes (so `net[1].Iscale /= 50` works) and carry their state from one
-call to the next until `reset_state()`. Every module can also describe itself as a *graph* of weight matrices
+Modules hold parameters as plain attributes (so `net[1].Iscale /= 50` works). Calls are independent: every call
+starts from the module's initial state and leaves the module unchanged, so the same input gives the same output;
+a stream is continued only when asked, by passing the state a call returned (`net(x, state=state)`). Every module can also describe itself as a *graph* of weight matrices
 and neuron populations: that graph is what the mapper turns into a chip configuration.
 
 This layer knows nothing of the DPI physics; the `dynapsim` layer builds the neuron module on top of it.
@@ -14,6 +15,7 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/nn.html.md"""
 
 # %% ../nbs/02_nn.ipynb #f6646b01
 from __future__ import annotations
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,23 +24,55 @@ import jax
 import jax.numpy as jnp
 
 # %% auto #0
-__all__ = ['check_finite', 'as_batch', 'LinearWeights', 'NeuronPopulation', 'Graph', 'Module', 'LinearJax', 'Sequential']
+__all__ = ['FLOAT32', 'check_finite', 'as_batch', 'ParameterArray', 'LinearWeights', 'NeuronPopulation', 'Graph', 'Module',
+           'check_output', 'LinearJax', 'Sequential']
 
 # %% ../nbs/02_nn.ipynb #abccb345
+FLOAT32 = np.finfo(np.float32)   # what a float32 can hold: max 3.4e38, smallest normal 1.2e-38
+
+def _traced(value) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
 def check_finite(name: str, value, *, allow_negative: bool = True, dtype=None) -> np.ndarray:
     """`value` as a float array (float64, or `dtype`; float input keeps its precision unless `dtype` is given);
-    raise if it holds NaN or inf (or, with `allow_negative=False`, a negative entry). Never copies more than once."""
-    arr = np.asarray(value)
+    raise if it is not numeric, holds NaN or inf, over- or underflows `dtype`, or (with `allow_negative=False`)
+    holds a negative entry. The checks run in the precision the value is stored in. Never copies more than once."""
+    if value is None: raise TypeError(f"{name} is None; give a number or an array of numbers")
+    if isinstance(value, (str, bytes)): raise TypeError(f"{name} must be numeric, got the string {value!r}")
+    if _traced(value):
+        raise TypeError(f"{name} is a JAX tracer: a module call checks its input with NumPy and cannot run inside "
+                        "jax.jit / jax.grad; trace the pure function instead: "
+                        "net.apply(net.parameters(), x, net.initial_state(batch))")
+    try: arr = np.asarray(value)
+    except ValueError as e:
+        raise ValueError(f"{name} is ragged (its rows have different lengths), so it is not an array: {e}") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} is complex ({arr.dtype}); give real numbers (e.g. np.real(x) if the imaginary part is 0)")
     if arr.dtype.kind not in "fiub":
+        if arr.dtype.kind in "OUSV" and any(isinstance(v, (str, bytes)) or v is None for v in arr.flat):
+            raise TypeError(f"{name} must be numeric, got {type(value).__name__} of dtype {arr.dtype} holding "
+                            "strings or None")
         try: arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be numeric, got {type(value).__name__} of dtype {arr.dtype}") from None
-    if dtype is not None: arr = arr.astype(dtype, copy=False)
-    elif arr.dtype.kind != "f": arr = arr.astype(np.float64)
+    if arr.dtype.kind != "f" and dtype is None: arr = arr.astype(np.float64)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))
         where = f" (first at index {tuple(int(i) for i in bad[0])})" if arr.ndim else ""
         raise ValueError(f"{name} contains {len(bad)} NaN/inf value(s){where}; all values must be finite")
+    if dtype is not None and np.dtype(dtype) != arr.dtype:
+        wide = arr
+        with np.errstate(over="ignore", under="ignore"): arr = arr.astype(dtype)
+        if np.dtype(dtype).kind == "f":
+            info = np.finfo(dtype)
+            over = ~np.isfinite(arr)
+            if over.any():
+                raise ValueError(f"{name} = {wide[over].flat[0]:.4g} overflows {np.dtype(dtype).name} (largest "
+                                 f"{info.max:.3g}); give a value of magnitude <= {info.max:.3g}")
+            under = (arr == 0) & (wide != 0)
+            if under.any():
+                raise ValueError(f"{name} = {wide[under].flat[0]:.4g} underflows {np.dtype(dtype).name} to 0 "
+                                 f"(smallest normal {info.tiny:.3g}); give 0 or a value of magnitude >= {info.tiny:.3g}")
     if not allow_negative and (arr < 0).any():
         bad = np.argwhere(arr < 0)
         raise ValueError(f"{name} must be >= 0, but {len(bad)} value(s) are negative "
@@ -56,7 +90,38 @@ def as_batch(x, n_in: int, name: str = "input") -> np.ndarray:
                          f"pass an array of shape (T, {n_in}) or (B, T, {n_in})")
     if arr.shape[1] == 0 or arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {np.shape(x)}); give at least one sample of one time step")
+    B, T = arr.shape[:2]
+    if np.ndim(x) == 3 and B >= 10 * T and T <= 10:
+        warnings.warn(f"{name} of shape {np.shape(x)} is read as (B, T, C) = {B} samples of {T} time step(s); if it "
+                      f"is {T} samples of {B} steps (T, B, C), pass np.swapaxes(x, 0, 1)", stacklevel=3)
     return np.ascontiguousarray(arr)
+
+# %% ../nbs/02_nn.ipynb #ff988a26
+class ParameterArray(np.ndarray):
+    "A read-only parameter array: element edits raise (assign a new array instead); results of arithmetic are plain."
+    def __new__(cls, value, name: str = "parameter"):
+        obj = np.array(value, copy=True).view(cls)
+        obj._name = name
+        obj.flags.writeable = False
+        return obj
+
+    def __array_finalize__(self, obj): self._name = getattr(obj, "_name", "parameter")
+
+    def __array_wrap__(self, arr, context=None, return_scalar=False):
+        arr = arr.view(np.ndarray)
+        return arr[()] if return_scalar else arr
+
+    def __setitem__(self, key, value):
+        raise ValueError(f"{self._name} cannot be edited in place (that would skip its checks); assign a new array: "
+                         f"v = module.{self._name}.copy(); v[...] = ...; module.{self._name} = v")
+
+    def copy(self, order="C"): return np.array(self, order=order, copy=True, subok=False)
+    def __reduce__(self): return (ParameterArray, (np.asarray(self), self._name))
+    def __iadd__(self, o): return np.add(self, o)
+    def __isub__(self, o): return np.subtract(self, o)
+    def __imul__(self, o): return np.multiply(self, o)
+    def __itruediv__(self, o): return np.true_divide(self, o)
+    def __ipow__(self, o): return np.power(self, o)
 
 # %% ../nbs/02_nn.ipynb #533e69c1
 @dataclass
@@ -93,14 +158,14 @@ class Graph:
 
 # %% ../nbs/02_nn.ipynb #75143cd5
 class Module:
-    "Base class: a named, shaped, stateful holder around a pure `apply(params, x, state, record)`."
+    "Base class: a named, shaped holder of parameters around a pure `apply(params, x, state, record)`."
     def __init__(self, shape):
         shape = (shape, shape) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if len(shape) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+        if len(shape) != 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                                      for s in shape):
             raise ValueError(f"shape must be a positive int N or a pair (N_in, N_out), got {shape!r}")
         object.__setattr__(self, "shape", (int(shape[0]), int(shape[1])))
         object.__setattr__(self, "name", type(self).__name__)
-        object.__setattr__(self, "_state", None)
 
     size_in = property(lambda self: self.shape[0])
     size_out = property(lambda self: self.shape[1])
@@ -110,7 +175,7 @@ class Module:
         return {}
 
     def initial_state(self, batch: int) -> dict:
-        "The state a fresh module starts from, for a batch of `batch` samples."
+        "The state every call starts from, for a batch of `batch` samples."
         return {}
 
     def apply(self, params: dict, x, state: dict, record: bool = False):
@@ -118,27 +183,37 @@ class Module:
         raise NotImplementedError
 
     def reset_state(self):
-        "Forget the state carried over from previous calls."
-        object.__setattr__(self, "_state", None)
+        "Nothing to reset: every call starts from the initial state (kept so that Rockpool-style code runs)."
         return self
 
-    @property
-    def state(self) -> dict | None:
-        "The state left by the last call (batched), or None after construction / `reset_state()`."
-        return self._state
+    def check_state(self, state, batch: int) -> dict:
+        "`state` (as a previous call returned it) checked against this module and a batch of `batch` samples."
+        want = self.initial_state(batch)
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be the state dict a previous call of {self.name} returned, got "
+                            f"{type(state).__name__}")
+        ws, gs = jax.tree_util.tree_structure(want), jax.tree_util.tree_structure(state)
+        if ws != gs:
+            raise ValueError(f"state does not belong to {self.name}: it has the structure {gs}, this module's is {ws}; "
+                             "pass the state that a call of this same network returned")
+        for path, (w, g) in zip(jax.tree_util.tree_flatten_with_path(want)[0],
+                                zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(state))):
+            where = jax.tree_util.keystr(path[0])
+            if np.shape(g) != np.shape(w):
+                if np.ndim(g) and np.ndim(w) and np.shape(g)[1:] == np.shape(w)[1:]:
+                    raise ValueError(f"state{where} holds a batch of {np.shape(g)[0]} sample(s), the input has {batch}; "
+                                     "continue a stream with the same batch size")
+                raise ValueError(f"state{where} has shape {np.shape(g)}, this module needs {np.shape(w)}: the state "
+                                 "comes from another network")
+            if not np.isfinite(np.asarray(g)).all():
+                raise ValueError(f"state{where} holds NaN or inf; it cannot continue a simulation")
+        return state
 
-    def _state_for(self, batch: int) -> dict:
-        if self._state is None: return self.initial_state(batch)
-        b = _batch_of(self._state)
-        if b is not None and b != batch:
-            raise ValueError(f"{self.name} carries the state of a batch of {b} sample(s) from the previous call, "
-                             f"but this input has {batch}; call reset_state() before changing the batch size")
-        return self._state
-
-    def __call__(self, x, record: bool = False):
+    def __call__(self, x, record: bool = False, state: dict | None = None):
         x = as_batch(x, self.size_in, f"input of {self.name}")
-        out, state, rec = self.apply(self.parameters(), x, self._state_for(x.shape[0]), record)
-        object.__setattr__(self, "_state", state)
+        state = self.initial_state(x.shape[0]) if state is None else self.check_state(state, x.shape[0])
+        out, state, rec = self.apply(self.parameters(), x, state, record)
+        check_output(out, self)
         return out, state, rec
 
     def as_graph(self) -> Graph:
@@ -147,9 +222,18 @@ class Module:
     def __repr__(self):
         return f"{type(self).__name__} '{self.name}' with shape {self.shape}"
 
-def _batch_of(state: dict):
-    leaves = jax.tree_util.tree_leaves(state)
-    return leaves[0].shape[0] if leaves and np.ndim(leaves[0]) > 0 else None
+def _unknown_attribute(module, key: str, known):
+    "Refuse an assignment to an attribute the module does not have (a typo would otherwise be silently kept)."
+    import difflib
+    close = difflib.get_close_matches(key, list(known), n=1)
+    raise AttributeError(f"{type(module).__name__} has no parameter {key!r}" +
+                         (f"; did you mean {close[0]!r}?" if close else f" (its parameters: {', '.join(known)})"))
+
+def check_output(out, module) -> None:
+    "Raise when a call produced NaN or inf: no call returns a NaN spike count."
+    if not bool(jnp.isfinite(out).all()):
+        raise FloatingPointError(f"{module.name} produced NaN/inf outputs: a current or weight is so far outside what "
+                                 "the chip can make that float32 overflowed; check Iscale, the weights and the currents")
 
 # %% ../nbs/02_nn.ipynb #c6bf7d9d
 class LinearJax(Module):
@@ -176,18 +260,21 @@ class LinearJax(Module):
 
     def __setattr__(self, key, value):
         if key == "weight":
-            value = check_finite("weight", value)
+            value = check_finite("weight", value, dtype=np.float32)
             if value.shape != self.shape:
                 raise ValueError(f"weight has shape {value.shape}, expected {self.shape} (N_in, N_out)")
-            value = value.astype(np.float32)
+            value = ParameterArray(value, "weight")
         elif key == "bias" and value is not None:
-            value = check_finite("bias", value).astype(np.float32)
+            value = ParameterArray(check_finite("bias", value, dtype=np.float32), "bias")
             if value.shape != (self.size_out,):
                 raise ValueError(f"bias has shape {value.shape}, expected ({self.size_out},)")
         elif key == "syn_types" and value is not None:
             value = np.asarray(value)
             if value.shape != self.shape or value.dtype.kind not in "iu" or value.min() < 0 or value.max() > 3:
                 raise ValueError(f"syn_types must be integers 0..3 (ampa, nmda, gaba, shunt) of shape {self.shape}")
+            value = ParameterArray(value, "syn_types")
+        elif key not in ("weight", "bias", "syn_types", "has_bias"):
+            _unknown_attribute(self, key, ("weight", "bias", "syn_types"))
         object.__setattr__(self, key, value)
 
     def parameters(self):
@@ -243,14 +330,6 @@ class Sequential(Module):
     def initial_state(self, batch):
         return {m.name: m.initial_state(batch) for m in self.modules}
 
-    def reset_state(self):
-        for m in self.modules: m.reset_state()
-        return self
-
-    @property
-    def state(self):
-        return {m.name: m.state for m in self.modules}
-
     def apply(self, params, x, state, record=False, sim_params: dict | None = None, **options):
         """Pure chain; `sim_params` optionally maps a module name to the simulation parameters it should use;
         other `options` (e.g. `detach_recurrent=True`) go to the modules that accept input weights (DynapSim)."""
@@ -271,15 +350,15 @@ class Sequential(Module):
                 new_state[m.name], rec[m.name] = s, r
         return x, new_state, rec
 
-    def __call__(self, x, record: bool = False):
+    def __call__(self, x, record: bool = False, state: dict | None = None):
         x = as_batch(x, self.size_in, "input of Sequential")
         if self._fused()[0][1] and (x < 0).any():
             raise ValueError(f"the input of {self.modules[0].name} is a spike raster for {self.modules[1].name}, but it "
                              f"has {int((x < 0).sum())} negative entries; spike counts must be >= 0")
         b = x.shape[0]
-        state = {m.name: m._state_for(b) for m in self.modules}
+        state = self.initial_state(b) if state is None else self.check_state(state, b)
         out, state, rec = self.apply(self.parameters(), x, state, record)
-        for m in self.modules: object.__setattr__(m, "_state", state[m.name] or None)
+        check_output(out, self)
         return out, state, rec
 
     def as_graph(self) -> Graph:

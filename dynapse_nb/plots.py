@@ -135,13 +135,20 @@ def update_raster(lines: list[Line2D], # the lines of `draw_raster`
     return lines
 
 # %% ../nbs/04_plots.ipynb #90e49c2a
-def plot_raster(spikes, # spike counts (T, N)
-                dt: float = 1e-3, # time step (s)
-                t_start: float = 0.0, # time of the first bin (s)
+def plot_raster(spikes, # spike counts (T, N); or a record dict, as in the original tutorial's `plot_raster(rec, name, dt)`
+                dt: float = 1e-3, # time step (s); with a record: the module's name
+                t_start: float | None = None, # time of the first bin (s), default 0; with a record: the time step
                 ax: Axes | None = None, # where to draw; None: a new figure
                 name: str | None = None, # the title
                ) -> Axes:
     "Tick plot of a `(T, N)` spike-count raster on `ax` (a new figure if None), titled `name`; returns the Axes."
+    if isinstance(spikes, Mapping):                          # the tutorial's utility: plot_raster(rec, name, dt)
+        if not isinstance(dt, str):
+            raise TypeError("with a record dict, call plot_raster(rec, module_name, dt), e.g. "
+                            "plot_raster(rec, '1_DynapSim', 1e-3)")
+        module, dt, t_start = dt, (1e-3 if t_start is None else t_start), 0.0
+        spikes, name = _record(spikes, module, "spikes"), (f"{module} Spiking Output" if name is None else name)
+    t_start = 0.0 if t_start is None else t_start
     T, N, rows = _rows(spikes, dt, t_start)                  # checked before a figure is made
     ax = _new_ax(ax)
     _set_rows(draw_raster(ax, N, color="k"), T, rows, dt, t_start)
@@ -283,26 +290,38 @@ def _run(model, batch: np.ndarray) -> np.ndarray:
                          f"{batch.shape}, got shape {out.shape}")
     return out
 
-def plot_model_response(model, # callable: batch (B, T, C) -> (out (B, T, N), state, record)
-                        dataset, # indexable: dataset[selection] -> (rasters, labels)
-                        dt: float, # time step of the model (s)
-                        slice=None, # the samples: None (all), an int, a slice or a list of indices
-                        name: str | None = None, # what the model is (e.g. 'quantized network'): the figure's title
-                       ) -> list[float]: # the FRR of each selected sample
-    """Run `model` once on the samples `slice` of `dataset` (default all) and plot each output raster, titled
-    `Response to Sample i (FRR = max/min = frr)` with spike counts; returns the FRRs."""
-    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a finite number > 0 (the time step of the model, s), got {dt!r}")
+def _model_dt(model) -> float:
+    "The time step of a module, a Sequential (its last module's) or a board network (`DynapseSamna`)."
+    m = model[-1] if hasattr(model, "modules") else model
+    dt = getattr(m, "dt", None)
+    if dt is None: raise TypeError(f"{type(model).__name__} has no dt; pass dt= (the time step of the model, s)")
+    return float(dt)
+
+def _selection(dataset, slice) -> tuple:
+    "(indices, batch (B, T, C)) of the samples `slice` of `dataset` (None: all); the dataset checks the indices."
     n = len(dataset)
     if slice is None: sel = list(range(n))
     elif isinstance(slice, (builtins.slice, numbers.Integral, list, np.ndarray)) and not isinstance(slice, bool): sel = slice
     elif isinstance(slice, (tuple, range)): sel = list(slice)
     else: raise TypeError(f"slice must be None, an int, a slice or a list of sample indices, got {slice!r}")
-    batch, _ = dataset[sel]                                   # the dataset checks the indices
+    batch, _ = dataset[sel]
     idx = np.atleast_1d(np.arange(n)[sel])
-    if len(idx) == 0: raise ValueError("plot_model_response needs at least one sample; slice selects none")
+    if len(idx) == 0: raise ValueError("no sample selected: slice selects none")
     batch = np.asarray(batch)
-    if batch.ndim == 2: batch = batch[None]
+    return idx, (batch[None] if batch.ndim == 2 else batch)
+
+def plot_model_response(model, # callable: batch (B, T, C) -> (out (B, T, N), state, record)
+                        dataset, # indexable: dataset[selection] -> (rasters, labels)
+                        dt: float | None = None, # time step of the model (s); None: the model's own `dt`
+                        slice=None, # the samples: None (all), an int, a slice or a list of indices
+                        name: str | None = None, # what the model is (e.g. 'quantized network'): the figure's title
+                       ) -> list[float]: # the FRR of each selected sample
+    """Run `model` once on the samples `slice` of `dataset` (default all) and plot each output raster, titled
+    `Response to Sample i (FRR = max/min = frr)` with spike counts; returns the FRRs."""
+    if dt is None: dt = _model_dt(model)
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a finite number > 0 (the time step of the model, s), got {dt!r}")
+    idx, batch = _selection(dataset, slice)
     out = _run(model, batch)
     counts = out.sum(axis=1)
     frr = np.atleast_1d(firing_rate_ratio(out))
@@ -319,12 +338,14 @@ def plot_model_response(model, # callable: batch (B, T, C) -> (out (B, T, N), st
 # %% ../nbs/04_plots.ipynb #539e754b
 def plot_model_response_histogram(model, # callable: batch (B, T, C) -> (out (B, T, N), state, record)
                                   dataset, # the samples: `full_batch()`, or `dataset[:] -> (rasters, labels)`
+                                  slice=None, # the samples to use: None (all), an int, a slice or a list of indices
                                   bins=20, # as for `ax.hist`
                                   ax: Axes | None = None, # where to draw; None: a new figure
                                   name: str | None = None, # what the model is: starts the title ('board: FRR ...')
                                  ) -> np.ndarray: # the FRR of every sample, inf and nan kept
     "Histogram of the FRRs of `model` over all of `dataset` (one batched call); returns the FRRs, `inf`/`nan` kept."
-    batch = np.asarray(dataset.full_batch()[0] if hasattr(dataset, "full_batch") else dataset[:][0])
+    if slice is None: batch = np.asarray(dataset.full_batch()[0] if hasattr(dataset, "full_batch") else dataset[:][0])
+    else: batch = _selection(dataset, slice)[1]
     if batch.ndim != 3: raise ValueError(f"dataset rasters must be (B, T, C), got shape {batch.shape}")
     frr = np.atleast_1d(firing_rate_ratio(_run(model, batch)))
     ax = _new_ax(ax, figsize=(6, 3))

@@ -8,7 +8,7 @@ sign is not in the mask at all: it picks the dendrite (AMPA for positive, GABA f
 
 So a trained float matrix has to become, per core, four currents and a mask per connection, with the
 reconstruction `w_hat = sign * sum_b bit_b(mask) * Iw_b / Iscale` as close to `w` as possible (`Iscale` is the
-simulator's current per unit weight). The reference does this with an unseeded stochastic autoencoder that runs
+simulator's current per unit weight). Rockpool does this with an unseeded stochastic autoencoder that runs
 for seconds (a minute for a 256 x 256 matrix) and reaches a normalised squared error of about 0.05. The problem is small enough to
 solve directly: for fixed currents the best mask of each weight is simply its nearest level, and for fixed masks
 the best currents are a 4-unknown non-negative least-squares problem. Alternating the two from several starts,
@@ -22,6 +22,7 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/quantize.html.md"""
 
 # %% ../nbs/08_quantize.ipynb #49536f9e
 from __future__ import annotations
+import difflib
 import functools
 import inspect
 import itertools
@@ -32,11 +33,12 @@ from typing import Callable
 import numpy as np
 
 from .chip import CURRENT_TO_BIAS, N_BASE_WEIGHTS, N_WEIGHT_BITS
-from .biasgen import achievable_currents
+from .biasgen import BiasSaturationWarning, achievable_currents, saturation_table
 
 # %% auto #0
 __all__ = ['BITS', 'BASE_WEIGHT_NAMES', 'BASE_WEIGHT_BIASES', 'mask_levels', 'nearest_masks', 'optimal_levels_nmse',
-           'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'dequantize', 'fit_binary_grid']
+           'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'autoencoder_quantization', 'dequantize',
+           'fit_binary_grid']
 
 # %% ../nbs/08_quantize.ipynb #daca3e12
 BITS = ((np.arange(2 ** N_WEIGHT_BITS)[:, None] >> np.arange(N_WEIGHT_BITS)) & 1).astype(np.float64)  # (16, 4)
@@ -174,7 +176,7 @@ def _alternate(a, s: _Sorted, lo, hi, max_iter: int):
         a = _box_ls(B.T @ (B * n[:, None]), B.T @ s1, lo, hi, a)
     return a, float(_sse(mask_levels(a), s))
 
-def _starts(s: _Sorted, n_init: int, lo, hi, seed: int):
+def _starts(s: _Sorted, n_init: int, lo, hi, rng_key: int):
     "Initial base weights: binary grids (max and quantiles), the DP levels, then seeded random ones."
     v, top, grid = s.v, s.v[-1], 2.0 ** np.arange(N_BASE_WEIGHTS) / (2 ** N_WEIGHT_BITS - 1)
     out = [grid * top] + [grid * v[int(q * (s.n - 1))] for q in (0.999, 0.99, 0.95)]
@@ -185,7 +187,7 @@ def _starts(s: _Sorted, n_init: int, lo, hi, seed: int):
     e = np.concatenate([[0], np.searchsorted(v, (lv[1:] + lv[:-1]) / 2), [s.n]])
     n, s1 = np.diff(e).astype(np.float64), np.diff(s.p1[e])
     out.append(_box_ls(BITS.T @ (BITS * n[:, None]), BITS.T @ s1, lo, hi, grid * top))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng_key)
     while len(out) < n_init:
         out.append(np.sort(rng.dirichlet(np.ones(N_BASE_WEIGHTS))) * top * rng.uniform(0.7, 1.1))
     return [np.clip(a, lo, hi) for a in out[:max(n_init, 1)]]
@@ -195,14 +197,14 @@ def fit_base_weights(values,              # magnitudes |w| of one core's weights
                      hi=np.inf,           # largest allowed base weight: a scalar or one per base (weight units)
                      n_init: int = 8,     # starts: binary grids, the DP levels, then seeded random base weights
                      max_iter: int = 100, # alternations per start at most (each start stops when its masks settle)
-                     seed: int = 0,       # seed of the random starts
+                     rng_key: int = 0,    # seed of the random starts
                     ) -> np.ndarray:      # the 4 base weights, ascending, lo <= a <= hi (weight units)
     "Best 4 base weights for the non-zero |values|: alternating minimisation from several starts (the default fit)."
     v = np.abs(np.asarray(values, dtype=np.float64)).ravel()
     s = _Sorted(v[v > 0])
     if s.n == 0: return np.full(N_BASE_WEIGHTS, float(np.max(lo)))
     best = None
-    for a0 in _starts(s, n_init, lo, hi, seed):
+    for a0 in _starts(s, n_init, lo, hi, rng_key):
         a, err = _alternate(a0, s, lo, hi, max_iter)
         if best is None or err < best[1]: best = (a, err)
     return np.sort(best[0])
@@ -261,24 +263,23 @@ def _as_weights(w, name: str, shape_hint: str, n_post: int, n_pre=None):
     return a
 
 # %% ../nbs/08_quantize.ipynb #65f7e921
-def _check_range(c: int, vmax: float, Iscale: float):
-    "Raise when core `c`'s largest magnitude `vmax` needs base currents outside the bias generator's range."
+def _range_issue(c: int, vmax: float, Iscale: float):
+    "None, or (row of the saturation table, strict-mode message) when core `c`'s weights need currents out of range."
     lo, hi = (float(achievable_currents(BASE_WEIGHT_BIASES[-1])[i]) for i in (0, -1))
     top, step = vmax * Iscale * 2 ** (N_WEIGHT_BITS - 1) / (2 ** N_WEIGHT_BITS - 1), vmax * Iscale / (2 ** N_WEIGHT_BITS - 1)
     if top > hi:
-        f = top / hi
-        raise ValueError(
+        return ((c, BASE_WEIGHT_BIASES[-1], BASE_WEIGHT_NAMES[-1], top, hi),
             f"core {c}: the largest weight |w| = {vmax:.4g} at Iscale = {Iscale:.3g} A needs base weight currents up "
             f"to {top:.3g} A (8/15 of |w|*Iscale, the top bit of a 4-bit grid), but {BASE_WEIGHT_BIASES[-1]} produces "
-            f"{lo:.3g} .. {hi:.3g} A. Lower Iscale by a factor >= {f:.3g} and raise Igain_syn by the same factor "
+            f"{lo:.3g} .. {hi:.3g} A. Lower Iscale by a factor >= {top / hi:.3g} and raise Igain_syn by the same factor "
             f"(the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights down")
     if step < lo:
-        f = lo / step
-        raise ValueError(
+        return ((c, BASE_WEIGHT_BIASES[0], BASE_WEIGHT_NAMES[0], step, lo),
             f"core {c}: the largest weight |w| = {vmax:.4g} at Iscale = {Iscale:.3g} A needs a smallest base weight "
             f"current of {step:.3g} A (1/15 of |w|*Iscale), below the bias generator's floor: {BASE_WEIGHT_BIASES[0]} "
-            f"produces {lo:.3g} .. {hi:.3g} A. Raise Iscale by a factor >= {f:.3g} and lower Igain_syn by the same "
-            f"factor (the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights up")
+            f"produces {lo:.3g} .. {hi:.3g} A. Raise Iscale by a factor >= {lo / step:.3g} and lower Igain_syn by the "
+            f"same factor (the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights up")
+    return None
 
 # %% ../nbs/08_quantize.ipynb #8f1bf7f7
 def _fit_name(fit) -> str:
@@ -286,8 +287,19 @@ def _fit_name(fit) -> str:
     f = fit.func if isinstance(fit, functools.partial) else fit
     return repr(getattr(f, "__name__", None) or type(fit).__name__)
 
-def _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights_rec, ignored: dict):
+_SPEC_KEYS = {"mapped_graph", "n_neuron", "unclustered", "n_in", "n_chips", "populations", "clustering_report", "dt",
+              "synapse_model", "syn_types_in", "syn_types_rec", "sign_in", "sign_rec", "quantization_loss",
+              "quantization_nmse", "quantization_report", "quantized_Iscale"}   # the mapper's and quantize's keys
+_OWN_OPTIONS = ("weights_in", "weights_rec", "core_map", "n_cluster", "Iscale", "n_bits", "n_init", "max_iter",
+                "rng_key", "fit", "strict")
+
+def _check_args(Iscale, n_bits, n_init, max_iter, rng_key, fit, weights_in, weights_rec, ignored: dict):
     "Raise on a bad Iscale, n_bits, default-fit option or fit, or on matrices that look quantized already."
+    for k in ignored:                       # the spec's other keys are fine; a misspelt option of quantize is not
+        if k in _SPEC_KEYS or str(k).startswith("I"): continue              # a key of the spec, or a current
+        close = difflib.get_close_matches(str(k), _OWN_OPTIONS, n=1, cutoff=0.8)
+        if close and close[0] != k:
+            warnings.warn(f"quantize ignores {k!r}; did you mean {close[0]!r}?", stacklevel=3)
     if Iscale is None:
         raise ValueError("quantize needs Iscale (A per unit of simulator weight; the mapper's spec carries it)")
     if not (isinstance(Iscale, numbers.Real) and np.isfinite(Iscale) and Iscale > 0):
@@ -295,7 +307,7 @@ def _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights
     if n_bits != N_WEIGHT_BITS:
         raise ValueError(f"n_bits = {n_bits!r}: a Dynap-SE2 CAM weight is a {N_WEIGHT_BITS}-bit mask over "
                          f"{N_BASE_WEIGHTS} base currents; only n_bits = {N_WEIGHT_BITS} exists on the chip")
-    options = dict(n_init=n_init, max_iter=max_iter, seed=seed)
+    options = dict(n_init=n_init, max_iter=max_iter, rng_key=rng_key)
     for (name, val), least in zip(options.items(), (1, 1, 0)):
         if not (isinstance(val, numbers.Integral) and val >= least):
             raise ValueError(f"{name} must be an integer >= {least}, got {val!r}")
@@ -305,9 +317,9 @@ def _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights
     defaults = {k: p.default for k, p in inspect.signature(fit_base_weights).parameters.items() if k in options}
     changed = [k for k in options if options[k] != defaults[k]]
     if fit is not fit_base_weights and changed:
-        raise ValueError(f"{', '.join(f'{k}={options[k]!r}' for k in changed)}: n_init, max_iter and seed configure "
+        raise ValueError(f"{', '.join(f'{k}={options[k]!r}' for k in changed)}: n_init, max_iter and rng_key configure "
                          f"the default fit (fit_base_weights), and fit={_fit_name(fit)} would ignore them; bind your "
-                         f"fit's own options instead, e.g. fit=functools.partial(my_fit, seed=1)")
+                         f"fit's own options instead, e.g. fit=functools.partial(my_fit, rng_key=1)")
     for name, w in (("weights_in", weights_in), ("weights_rec", weights_rec)):
         sname = "sign" + name[len("weights"):]
         if w is not None and np.asarray(w).dtype.kind in "ui" and sname in ignored:
@@ -378,13 +390,20 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
              n_bits: int = 4,          # bits of a weight mask; the chip has 4 and nothing else is accepted
              n_init: int = 8,          # starts of the default fit (fit_base_weights)
              max_iter: int = 100,      # alternations per start of the default fit
-             seed: int = 0,            # seed of the default fit's random starts
+             rng_key: int = 0,         # seed of the default fit's random starts
              fit: Callable = fit_base_weights,  # fit(values, lo, hi) -> 4 base weights of one core (weight units)
+             strict: bool = False,     # raise when the weights need currents the chip cannot make (else saturate)
              **ignored,                # the spec's other keys (Itau_mem, n_neuron, ...): not used
             ) -> dict:                 # masks, signs, Iw_0..Iw_3 per core (A), quantization_loss/_nmse/_report
     "Per-core base weight currents `Iw_0..Iw_3` (A, realizable) and 4-bit masks + signs for float weight matrices."
-    _check_args(Iscale, n_bits, n_init, max_iter, seed, fit, weights_in, weights_rec, ignored)     # step 1
-    if fit is fit_base_weights: fit = functools.partial(fit_base_weights, n_init=n_init, max_iter=max_iter, seed=seed)
+    if "seed" in ignored:                                           # the earlier name
+        warnings.warn("quantize(seed=...) is now quantize(rng_key=...), the package's one name for randomness",
+                      FutureWarning, stacklevel=2)
+        rng_key = ignored.pop("seed")
+    _check_args(Iscale, n_bits, n_init, max_iter, rng_key, fit, weights_in, weights_rec, ignored)  # step 1
+    if not isinstance(strict, (bool, np.bool_)): raise TypeError(f"strict must be True or False, got {strict!r}")
+    if fit is fit_base_weights:
+        fit = functools.partial(fit_base_weights, n_init=n_init, max_iter=max_iter, rng_key=rng_key)
     cm, n_cluster = _as_core_map(core_map, n_cluster)
     N = len(cm)
     w_in = _as_weights(weights_in, "weights_in", "(Nin, N)", N)
@@ -393,8 +412,9 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
     cols = [np.flatnonzero(cm == c) for c in range(n_cluster)]
     vmax = [max((float(np.abs(w[:, j]).max()) if w.size and len(j) else 0.0) for w in mats) if mats else 0.0
             for j in cols]
-    for c in range(n_cluster):
-        if vmax[c] > 0: _check_range(c, vmax[c], float(Iscale))
+    issues = [x for c in range(n_cluster) if vmax[c] > 0 and (x := _range_issue(c, vmax[c], float(Iscale)))]
+    if issues and strict: raise ValueError("\n".join(m for _, m in issues) + " (strict=True; strict=False saturates)")
+    if issues: warnings.warn(BiasSaturationWarning(saturation_table([r for r, _ in issues])), stacklevel=2)
 
     currents = [achievable_currents(n) for n in BASE_WEIGHT_BIASES]       # A, sorted
     grids = [I / Iscale for I in currents]                                 # the same in weight units
@@ -428,8 +448,24 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
     for b, name in enumerate(BASE_WEIGHT_NAMES):
         res[name] = [float(currents[b][code[c, b]]) for c in range(n_cluster)]   # exactly realizable
     res.update(quantization_loss=loss, quantization_nmse=sse_tot / ss_tot if ss_tot > 0 else 0.0,
-               quantization_report=report)
+               quantization_report=report, quantized_Iscale=float(Iscale))
     return res
+
+# %% ../nbs/08_quantize.ipynb #c70e85c3
+_AUTOENCODER_DEFAULTS = dict(fixed_epoch=False, num_epoch=int(1e7), num_epoch_checkpoint=int(1e3), eps=1e-6,
+                             record_loss=True, optimizer="adam", step_size=1e-4, opt_params=None)
+
+def autoencoder_quantization(n_cluster=None, core_map=None, weights_in=None, weights_rec=None, Iscale=None,
+                             n_bits: int = 4, **options) -> dict:
+    "`quantize` under Rockpool's name and keywords; the autoencoder's training options are accepted and unused."
+    training = {k: options.pop(k) for k in list(options) if k in _AUTOENCODER_DEFAULTS}
+    used = sorted(k for k, v in training.items() if not (v == _AUTOENCODER_DEFAULTS[k] or
+                                                          k == "opt_params" and v in (None, {})))
+    if used:
+        warnings.warn(f"autoencoder_quantization: {', '.join(used)} configure Rockpool's autoencoder training; "
+                      "dynapse_nb quantizes deterministically (quantize) and does not use them", stacklevel=2)
+    return quantize(weights_in=weights_in, weights_rec=weights_rec, core_map=core_map, n_cluster=n_cluster,
+                    Iscale=Iscale, n_bits=n_bits, **options)
 
 # %% ../nbs/08_quantize.ipynb #6bc433b9
 def _check_masks(m, s, name: str, N: int, square: bool):

@@ -24,10 +24,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .chip import IO, MAX_HOP, MONITOR_HOP, N_CORES, N_TAGS, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite
-from .limits import hop_table, listing
+from .limits import check_core_map, hop_table, listing
 from .biasgen import code_to_current
 from .nn import LinearJax, Sequential
-from .dynapsim import DEFAULT_ISCALE, DynapSim, SynapseModel, get_synapse_model
+from .dynapsim import DEFAULT_ISCALE, DEFAULT_SYNAPSE_MODEL, DynapSim, SynapseModel, get_synapse_model
 from .quantize import BASE_WEIGHT_NAMES, dequantize
 from .config import LATCHES, ConfigError, Dynapse2Configuration, Dynapse2Destination, validate
 from .from_spec import (QUANTIZED_KEYS, SPEC_KEYS, SpecArrays, bias_codes, check_spec, spec_biases,
@@ -46,6 +46,7 @@ class ReadNetwork(NamedTuple):
     arrays: object        # config.SpecArrays, core_map = global core index (chip * 4 + core), n_cluster = cores
     codes: dict           # chip bias -> (coarse, fine) per global core
     dc_on: np.ndarray     # (N,) bool, latch_so_dc of every network neuron
+    ahp_on: np.ndarray    # (N,) bool, latch_so_adaptation of every network neuron
     address: np.ndarray   # (N, 3) int: (chip, core, neuron) of every network neuron
 
 def check_channel_map(m) -> dict:
@@ -119,8 +120,8 @@ def _monitor(m) -> np.ndarray:
 
 # %% ../nbs/10_readback.ipynb #c16c47f4
 def read_config(config: Dynapse2Configuration, input_channel_map: dict | None = None,
-                synapse_model="four") -> ReadNetwork:
-    "The network a configuration programs: connections, core of every neuron, bias codes and DC latches."
+                synapse_model=DEFAULT_SYNAPSE_MODEL) -> ReadNetwork:
+    "The network a configuration programs: connections, core of every neuron, bias codes, DC and adaptation latches."
     model = get_synapse_model(synapse_model)
     if isinstance(config, dict) and "config" in config:
         raise TypeError("pass the configuration, not the dict of config_from_specification: use "
@@ -194,7 +195,8 @@ def read_config(config: Dynapse2Configuration, input_channel_map: dict | None = 
                        for chip in config.chips for core in chip.cores])
         codes[b] = (cf[:, 0], cf[:, 1])
     arrays = SpecArrays(core_map, n_chips * N_CORES, model, n_in, M[:n_in], M[n_in:], D[:n_in], D[n_in:], {})
-    return ReadNetwork(arrays, codes, m["latches"][order, LATCHES.index("latch_so_dc")].copy(), address)
+    latch = lambda name: m["latches"][order, LATCHES.index(name)].copy()
+    return ReadNetwork(arrays, codes, latch("latch_so_dc"), latch("latch_so_adaptation"), address)
 
 # %% ../nbs/10_readback.ipynb #066f338f
 def _currents(codes: dict, model: SynapseModel) -> dict:
@@ -219,13 +221,15 @@ def _synapse_types(a: SpecArrays, model: SynapseModel):
     for i, s in enumerate(model.synapses): lut[Dendrite[s].value] = i
     return lut[a.dendrites_in], lut[a.dendrites_rec]
 
-def _build(a: SpecArrays, codes: dict, dc_on: np.ndarray, model, Iscale, dt, percent_mismatch, rng_key):
+def _build(a: SpecArrays, codes: dict, dc_on: np.ndarray, ahp_on: np.ndarray, model, Iscale, dt, percent_mismatch,
+           rng_key):
     "The Sequential(LinearJax, DynapSim) (or DynapSim alone without inputs) that the arrays and codes program."
     model = get_synapse_model(model)
     cur = _currents(codes, model)
     Iw = {k: cur.pop(k) for k in BASE_WEIGHT_NAMES}
     neuron = {k: v[a.core_map] for k, v in cur.items()}
-    neuron["Idc"] = np.where(dc_on, neuron["Idc"], 0.0)
+    neuron["Idc"] = np.where(dc_on, neuron["Idc"], 0.0)          # a circuit whose latch is off gets no current
+    neuron["Iw_ahp"] = np.where(ahp_on, neuron["Iw_ahp"], 0.0)
     sign = lambda d: np.where(np.isin(d, _INHIBITORY), -1, 1).astype(np.int8) * (d != Dendrite.none)
     w_in, w_rec = dequantize(weights_in=a.masks_in, sign_in=sign(a.dendrites_in), weights_rec=a.masks_rec,
                              sign_rec=sign(a.dendrites_rec), core_map=a.core_map, Iscale=float(Iscale), **Iw)
@@ -241,7 +245,7 @@ def _build(a: SpecArrays, codes: dict, dc_on: np.ndarray, model, Iscale, dt, per
 # %% ../nbs/10_readback.ipynb #c56afb68
 def dynapsim_net_from_config(config: Dynapse2Configuration, input_channel_map: dict | None = None,
                              Iscale: float = DEFAULT_ISCALE, percent_mismatch=None, dt: float = 1e-3, rng_key=None,
-                             synapse_model: str = "four"):
+                             synapse_model=DEFAULT_SYNAPSE_MODEL):
     "The simulator network `config` programs: Sequential(LinearJax, DynapSim), or DynapSim alone without inputs."
     model = get_synapse_model(synapse_model)
     r = read_config(config, input_channel_map, model)
@@ -253,7 +257,7 @@ def dynapsim_net_from_config(config: Dynapse2Configuration, input_channel_map: d
             warnings.warn(f"synapse_model={model.name!r} reads {name} from the bias {biases[0]}, but the biases "
                           f"{biases} differ on some cores; use synapse_model='four' to keep them", UserWarning,
                           stacklevel=2)
-    return _build(r.arrays, r.codes, r.dc_on, synapse_model, Iscale, dt, percent_mismatch, rng_key)
+    return _build(r.arrays, r.codes, r.dc_on, r.ahp_on, synapse_model, Iscale, dt, percent_mismatch, rng_key)
 
 # %% ../nbs/10_readback.ipynb #6f96cfc6
 def dynapsim_net_from_spec(percent_mismatch=None, rng_key=None, **spec):
@@ -264,16 +268,14 @@ def dynapsim_net_from_spec(percent_mismatch=None, rng_key=None, **spec):
     if any(k in spec for k in QUANTIZED_KEYS):
         a = check_spec(spec)
         codes = bias_codes(a.currents, a.synapse_model)
-        return _build(a, codes, a.currents["Idc"][a.core_map] > IO, a.synapse_model, Iscale, dt,
-                      percent_mismatch, rng_key)
+        on = lambda name: a.currents[name][a.core_map] > IO
+        return _build(a, codes, on("Idc"), on("Iw_ahp"), a.synapse_model, Iscale, dt, percent_mismatch, rng_key)
     model = spec_model(spec)
     names = [k for k in spec_biases(model) if k not in BASE_WEIGHT_NAMES]
     need = [k for k in names if k not in spec]
     if need: raise KeyError(f"the specification has no {', '.join(map(repr, need))} (per-core currents of synapse "
                             f"model {model.name!r})")
-    cm = np.asarray(spec["core_map"])
-    if cm.ndim != 1 or cm.dtype.kind not in "iu" or not len(cm) or cm.min() < 0:
-        raise ValueError(f"core_map must be a non-empty 1-D array of core indices >= 0, got {spec['core_map']!r}")
+    cm = check_core_map(spec["core_map"])
     neuron = {}
     for k in names:
         v = np.asarray(spec[k], np.float64)

@@ -65,13 +65,14 @@ def n_steps_of(duration: float, dt: float) -> int:
 MAX_RATE_DT = 1.0   # mean spikes per bin above which a raster stops resolving the spike train
 
 def poisson_spike_train(n_channels: int, duration: float, rate: float, dt: float = 1e-3,
-                        batch_size: int = 1, seed: int | None = None, legacy_rng: bool = False) -> np.ndarray:
+                        batch_size: int = 1, seed: int | None = None, legacy_rng: bool = True) -> np.ndarray:
     """Poisson spike counts per bin, float32 of shape `(batch_size, T, n_channels)` with `T = duration / dt`.
 
-    `rate` is the mean rate in Hz of every channel. `seed` feeds `np.random.default_rng` (the global numpy RNG is
-    never used); `None` draws fresh entropy, so pass an integer for a reproducible raster. `legacy_rng=True` draws
-    from `np.random.RandomState(seed)` instead: the generator behind the Rockpool tutorial's frozen noise, whose
-    samples it reproduces exactly (for comparisons with published results)."""
+    `rate` is the mean rate in Hz of every channel. `seed` seeds a generator of its own (the global numpy RNG is
+    never used); `None` draws fresh entropy, so pass an integer for a reproducible raster. By default
+    (`legacy_rng=True`) the generator is `np.random.RandomState(seed)`, the one behind the original Rockpool
+    tutorial's frozen noise, so the same seed gives the tutorial's samples bit for bit; `legacy_rng=False` uses
+    numpy's modern `default_rng(seed)` (PCG64) instead."""
     n_channels = _check_pos_int("n_channels", n_channels)
     batch_size = _check_pos_int("batch_size", batch_size)
     T = n_steps_of(duration, dt)
@@ -82,6 +83,11 @@ def poisson_spike_train(n_channels: int, duration: float, rate: float, dt: float
         raise ValueError(f"rate * dt = {rate} Hz * {dt} s = {rate * dt:.3g} spikes per bin on average, over "
                          f"{MAX_RATE_DT}: the raster cannot resolve such a train; use dt <= {MAX_RATE_DT / rate:.3g} s")
     seed = _check_seed(seed)
+    if not isinstance(legacy_rng, (bool, np.bool_)):
+        raise TypeError(f"legacy_rng must be True or False, got {legacy_rng!r}")
+    if legacy_rng and seed is not None and seed >= 2**32:
+        raise ValueError(f"seed = {seed}: the legacy generator (np.random.RandomState, legacy_rng=True) takes seeds "
+                         f"0..2**32 - 1; use a smaller seed or legacy_rng=False")
     rng = np.random.RandomState(seed) if legacy_rng else np.random.default_rng(seed)
     return rng.poisson(rate * dt, size=(batch_size, T, n_channels)).astype(np.float32)
 
@@ -164,9 +170,18 @@ class FrozenNoiseDataset:
 
     `input_raster` is `(n_samples, T, n_channels)` float32, `labels` is `(n_samples, 1, n_samples)` one-hot;
     `ds[i]` gives `(raster (T, C), label (1, n_samples))`, and slices or index arrays give the batched versions.
-    `legacy_rng=True` reproduces the Rockpool tutorial's samples exactly (see `poisson_spike_train`)."""
-    def __init__(self, n_samples: int, n_channels: int = 60, duration: float = 500e-3, dt: float = 1e-3,
-                 rate: float = 50, seed: int | None = 2022, legacy_rng: bool = False):
+    With the default arguments these are the original Rockpool tutorial's samples, bit for bit
+    (`FrozenNoiseDataset(2)` for training, `FrozenNoiseDataset(100, seed=2023)` for testing); `legacy_rng=False`
+    draws from numpy's modern generator instead (see `poisson_spike_train`)."""
+    def __init__(self,
+                 n_samples: int,            # number of samples (= classes)
+                 n_channels: int = 60,      # input channels of every raster
+                 duration: float = 500e-3,  # s, length of a sample
+                 dt: float = 1e-3,          # s, bin width
+                 rate: float = 50,          # Hz, mean rate of every channel
+                 seed: int | None = 2022,   # the samples' seed (the tutorial's: 2022 train, 2023 test)
+                 legacy_rng: bool = True,   # the tutorial's generator (np.random.RandomState); False: default_rng
+                ):
         self.n_in = _check_pos_int("n_channels", n_channels)
         self.n_out = _check_pos_int("n_samples", n_samples)
         self.dt, self.duration, self.rate, self.seed = dt, duration, rate, seed

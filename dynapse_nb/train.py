@@ -260,7 +260,7 @@ def _frr(counts) -> np.ndarray:
 def _validator(net, x, y, config: TrainConfig):
     "A function `params -> metrics` on the fixed validation set of `config`."
     neg = poisson_spike_train(x.shape[2], x.shape[1], float(x.mean()), 1.0, batch_size=config.val_negatives,
-                              seed=config.val_noise_seed)
+                              seed=config.val_noise_seed, legacy_rng=False)
     sims = [sample_sim_params(net, jax.random.PRNGKey(s), config.percent_mismatch) for s in config.val_seeds]
     sims = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *sims)       # stacked over chips
     xs, ys = jnp.asarray(np.concatenate([x, neg])), jnp.asarray(y)
@@ -363,7 +363,7 @@ def tutorial_network(w_in=None, w_rec=None, *, percent_mismatch=None, rng_key=No
     if w_in is None and w_rec is None: w_in, w_rec = load_tutorial_weights()
     return Sequential(LinearJax(np.shape(w_in), weight=w_in),
                       DynapSim(np.shape(w_rec), has_rec=True, w_rec=w_rec, percent_mismatch=percent_mismatch,
-                               rng_key=rng_key, **dynapsim_kw))
+                               rng_key=rng_key, **{"synapse_model": "four", **dynapsim_kw}))
 
 def initial_tutorial_weights(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     "Start of the tutorial training: `w_in` ~ N(0.4, 0.3) (numpy seed `seed`); `w_rec` self -5, mutual +5."
@@ -373,7 +373,7 @@ def initial_tutorial_weights(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def train_tutorial_weights(config: TrainConfig = TUTORIAL_CONFIG, *, progress: bool = True) -> TrainResult:
     "Train the tutorial network from scratch on `FrozenNoiseDataset(2)` (seed 2022); deterministic given `config`."
     net = tutorial_network(*initial_tutorial_weights(config.seed))
-    return train(net, *FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED).full_batch(), config, progress=progress)
+    return train(net, *FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED, legacy_rng=False).full_batch(), config, progress=progress)
 
 # %% ../nbs/05_train.ipynb #09c8d634
 def weights_digest(w_in, w_rec) -> str:
@@ -427,8 +427,8 @@ def frr_report(w_in, w_rec, seeds=range(10), percent_mismatch: float = 0.05, n_t
     `summary` (medians, minima, how many ratios are infinite, whether the right neuron won)."""
     seeds = [int(s) for s in seeds]
     if not seeds: raise ValueError("seeds is empty; give at least one mismatch seed")
-    train_ds = FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED)
-    test_ds = FrozenNoiseDataset(n_test, seed=TUTORIAL_TEST_SEED)
+    train_ds = FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED, legacy_rng=False)
+    test_ds = FrozenNoiseDataset(n_test, seed=TUTORIAL_TEST_SEED, legacy_rng=False)
     x = np.concatenate([train_ds.input_raster, test_ds.input_raster])
     counts = []
     for s in seeds:

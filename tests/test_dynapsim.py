@@ -64,14 +64,14 @@ def test_per_synapse_input_and_explicit_types():
     x = (rng.random((1, 300, 3)) < 0.3).astype(np.float32)
     w = np.full((3, 2), 3.0)
     types = np.array([[0, 1]] * 3)                                      # neuron 0 via AMPA, neuron 1 via NMDA
-    dyn = DynapSim(2, Iscale=2e-8, If_nmda=1e-6)
+    dyn = DynapSim(2, Iscale=2e-8, If_nmda=1e-6, synapse_model="four")
     out, _, _ = Sequential(LinearJax((3, 2), weight=w, syn_types=types), dyn)(x)
     counts = np.asarray(out[0]).sum(0)
     assert counts[0] > 5 and counts[1] == 0
     per_syn = np.zeros((1, 300, 2, 4), np.float32)
     per_syn[..., 0, 0] = x @ w[:, 0]
     per_syn[..., 1, 1] = x @ w[:, 1]
-    out2, _, _ = DynapSim(2, Iscale=2e-8, If_nmda=1e-6)(per_syn)
+    out2, _, _ = DynapSim(2, Iscale=2e-8, If_nmda=1e-6, synapse_model="four")(per_syn)
     np.testing.assert_array_equal(np.asarray(out2), np.asarray(out))
 
 
@@ -81,14 +81,18 @@ def test_no_retrace_for_same_shapes():
     net(x)
     n = simulate._cache_size()
     for _ in range(3):
-        net.reset_state()(x)
-    net.reset_state()[1].Iscale /= 50          # changing a parameter's value does not re-trace either
+        net(x)
+    net[1].Iscale /= 50                        # changing a parameter's value does not re-trace either
     net(x)
     assert simulate._cache_size() == n
 
 
 @pytest.mark.parametrize("bad, match", [
-    (dict(Itau_ampa=-1.0), "Itau_ampa must be >= 0"),
+    (dict(Itau_syn=-1.0), "Itau_syn must be >= 0"),
+    (dict(Itau_ampa=-1.0, synapse_model="four"), "Itau_ampa must be >= 0"),
+    (dict(Itau_ampa=1e-11), "synapse_model='lumped' has no"),
+    (dict(Ispkthr=0.0), "Ispkthr must be > 0"),
+    (dict(Io=1e-50), "underflows float32"),
     (dict(Iref=0.0), "Iref must be > 0"),
     (dict(kappa_n=1.5), "kappa_n is a subthreshold slope"),
     (dict(Ispkthr=np.array([1e-7, np.nan, 1e-7])), "NaN"),
@@ -115,6 +119,39 @@ def test_bad_input_shapes():
         m(np.zeros((0, 3)))
     with pytest.raises(ValueError, match="must be >= 0"):
         m(-np.ones((1, 10, 3, 4)))
-    with pytest.raises(ValueError, match="reset_state"):
-        m(np.zeros((2, 10, 3)))
-        m(np.zeros((3, 10, 3)))
+    _, state, _ = m(np.zeros((2, 10, 3)))
+    m(np.zeros((3, 10, 3)))                         # calls are independent: any batch size, any time
+    with pytest.raises(ValueError, match="holds a batch of 2"):
+        m(np.zeros((3, 10, 3)), state=state)       # ... but a continued stream keeps its batch
+
+
+def test_calls_are_independent_and_streams_continue_on_request():
+    """The same input gives the same output whatever was called before; two half-length calls, the second
+    continuing the first's state, equal one full-length call (both synapse models)."""
+    rng = np.random.default_rng(7)
+    x = rng.poisson(0.1, (3, 400, 6)).astype(np.float32)
+    for model in ("lumped", "four"):
+        net = Sequential(LinearJax((6, 4), weight=rng.normal(1, 2, (6, 4))),
+                         DynapSim(4, has_rec=True, w_rec=rng.normal(0, 2, (4, 4)), Iscale=3e-8, synapse_model=model,
+                                  percent_mismatch=0.05, rng_key=2))
+        full, _, _ = net(x)
+        net(x[:1, :50])                                       # something else in between
+        np.testing.assert_array_equal(np.asarray(net(x)[0]), np.asarray(full))
+        a, st, _ = net(x[:, :200])
+        b, _, _ = net(x[:, 200:], state=st)
+        np.testing.assert_array_equal(np.concatenate([a, b], 1), np.asarray(full))
+        assert float(full.sum()) > 0
+
+
+def test_default_model_is_rockpools_lumped_synapse():
+    assert DynapSim(2).synapse_model.name == "lumped"
+    assert DynapSim(2, synapse_model="four").synapse_model.name == "four"
+    with pytest.raises(ValueError, match="did you mean 'four'"):
+        DynapSim(2, synapse_model="fuor")
+
+
+def test_no_call_returns_nan_spike_counts():
+    """Values far outside the chip's range that still fit float32 must raise, never give NaN counts."""
+    net = Sequential(LinearJax((3, 2), weight=np.full((3, 2), 1e30)), DynapSim(2, Iscale=1e3))
+    with pytest.raises(FloatingPointError, match="NaN/inf"):
+        net(np.ones((20, 3)))

@@ -51,8 +51,8 @@ def test_tutorial_net_one_core_and_keys():
     np.testing.assert_array_equal(spec["weights_in"], net[0].weight)
     np.testing.assert_array_equal(spec["weights_rec"], net[1].w_rec)
     assert isinstance(spec["Iscale"], float) and spec["Iscale"] == net[1].Iscale
-    assert spec["dt"] == net[1].dt and spec["synapse_model"] == "four"
-    names = COMMON_CURRENTS + SYNAPSE_MODELS["four"].currents
+    assert spec["dt"] == net[1].dt and spec["synapse_model"] == "lumped"          # the default: Rockpool's model
+    names = COMMON_CURRENTS + SYNAPSE_MODELS["lumped"].currents
     for k in names:
         assert isinstance(spec[k], list) and len(spec[k]) == 1 and isinstance(spec[k][0], float)
         assert spec[k][0] == float(getattr(net[1], k)[0])                # nominal value, mismatch not applied
@@ -128,7 +128,7 @@ def test_syn_types_passed_through():
     st_in = rng.integers(0, 4, (6, 5))
     w_rec = rng.normal(size=(5, 5))
     net = Sequential(LinearJax((6, 5), weight=rng.normal(size=(6, 5)), syn_types=st_in),
-                     DynapSim(5, has_rec=True, w_rec=w_rec))
+                     DynapSim(5, has_rec=True, w_rec=w_rec, synapse_model="four"))
     spec = quiet_mapper(net.as_graph())
     np.testing.assert_array_equal(spec["syn_types_in"], st_in)
     assert spec["syn_types_rec"] is None
@@ -256,7 +256,7 @@ def test_bad_arguments_and_graphs():
     for kw, text in [(dict(n_cluster=2), "at least 3 cores"), (dict(n_cluster=17), "the board has 16 cores"),
                      (dict(n_cluster=0), "n_cluster must be an integer"), (dict(n_cluster=2.5), "n_cluster"),
                      (dict(n_chips=0), "n_chips"), (dict(max_neuron_per_cluster=257), "1..256"),
-                     (dict(clustering="kmeans"), "clustering must be one of")]:
+                     (dict(clustering="kmeans"), "clustering_method must be one of")]:
         with pytest.raises(ValueError, match=text):
             mapper(g, **kw)
     assert quiet_mapper(g, n_chips=1)["n_cluster"] == 3

@@ -31,3 +31,12 @@ def test_docstring_lists_every_module():
     modules = {p.stem for p in Path(dynapse_nb.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
     missing = [m for m in sorted(modules) if f"`dynapse_nb.{m}`" not in dynapse_nb.__doc__]
     assert not missing, f"the package docstring does not list {missing}"
+
+
+def test_star_import_gives_the_pipeline():
+    code = ("from dynapse_nb import *; print(all(callable(globals()[n]) for n in "
+            "['DynapSim', 'LinearJax', 'Sequential', 'mapper', 'autoencoder_quantization', 'config_from_specification', "
+            "'dynapsim_net_from_config', 'DynapseSamna', 'VirtualBoard', 'find_dynapse_boards', 'FrozenNoiseDataset', "
+            "'plot_model_response', 'plot_model_response_histogram', 'plot_raster']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True"]

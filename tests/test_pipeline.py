@@ -21,6 +21,7 @@ from dynapse_nb.mapping import ClusteringWarning, mapper
 from dynapse_nb.quantize import DroppedWeightWarning, dequantize, quantize
 from dynapse_nb.config import ConfigError, Dynapse2Destination, diff, load, save
 from dynapse_nb.from_spec import config_from_specification, spec_biases
+from dynapse_nb.biasgen import BiasSaturationWarning
 from dynapse_nb.readback import (UnreachedSynapseWarning, dynapsim_net_from_config, dynapsim_net_from_spec,
                                  read_config)
 
@@ -161,11 +162,11 @@ def test_readback_reproduces_weights_and_currents(case, request):
     assert np.array_equal(back[0].weight, w_in.astype(np.float32))
     assert np.array_equal(back[1].w_rec, w_rec.astype(np.float32))
     cm = spec["core_map"]
-    for name, biases in spec_biases("four").items():
+    for name, biases in spec_biases(spec["synapse_model"]).items():
         if name.startswith("Iw_") and name != "Iw_ahp": continue
         want = np.asarray(spec[name])[cm]
         got = getattr(back[1], name)
-        if name == "Idc":                                         # off (<= Io) -> latch off -> no DC at all
+        if name in ("Idc", "Iw_ahp"):                             # off (<= Io) -> latch off -> no current at all
             real = np.where(want > IO, nearest_achievable(biases[0], np.maximum(want, bias_range(biases[0])[0])), 0.0)
         else:                                                     # off -> the bias's lowest current
             real = np.where(want > IO, nearest_achievable(biases[0], np.maximum(want, bias_range(biases[0])[0])),
@@ -196,7 +197,7 @@ def test_small_net_spread_over_four_chips():
     assert set((spec["core_map"] // 4).tolist()) == {0, 1}
     spec["core_map"] = np.array([0, 4, 8, 1, 5, 9, 10, 2])           # one neuron per core, chips 0, 1 and 2
     spec["n_cluster"] = 11
-    for k in spec_biases("four"): spec[k] = list(spec[k]) + [spec[k][0]] * 3
+    for k in spec_biases(spec["synapse_model"]): spec[k] = list(spec[k]) + [spec[k][0]] * 3
     cfg = config_from_specification(**spec)
     back = dynapsim_net_from_config(**cfg, Iscale=spec["Iscale"])
     assert np.array_equal(back[1].w_rec, dequantize(**spec)[1].astype(np.float32))
@@ -237,10 +238,10 @@ def test_synapse_types_round_trip():
     w_in, w_rec = np.abs(sparse_columns(6, 10, 3, rng, 10)), np.abs(sparse_columns(10, 10, 3, rng, 3))
     st_in, st_rec = rng.integers(0, 4, (6, 10)), rng.integers(0, 4, (10, 10))
     net = Sequential(LinearJax((6, 10), weight=w_in, syn_types=st_in),
-                     DynapSim(10, has_rec=True, w_rec=w_rec, syn_types_rec=st_rec, Idc=1e-11))
+                     DynapSim(10, has_rec=True, w_rec=w_rec, syn_types_rec=st_rec, Idc=1e-11, synapse_model="four"))
     spec = compile_net(net)
     cfg = config_from_specification(**spec)
-    back = dynapsim_net_from_config(**cfg, Iscale=spec["Iscale"])
+    back = dynapsim_net_from_config(**cfg, Iscale=spec["Iscale"], synapse_model="four")
     nz = spec["weights_in"] > 0
     assert np.array_equal(back[0].syn_types[nz], st_in[nz])
     x = (rng.random((200, 6)) < 0.2).astype(np.float32)
@@ -274,7 +275,7 @@ def test_refuses_missing_keys_and_bad_shapes():
     refused({**toy, "weights_in": np.zeros((3, 5), np.uint8)}, "weights_in has shape (3, 5), expected (3, 2)")
     refused({**toy, "sign_rec": np.zeros((3, 3), np.int8)}, "sign_rec has shape (3, 3), expected (2, 2)")
     refused({**toy, "syn_types_in": np.full((3, 2), 4)}, "syn_types_in", "must be in 0..3")
-    refused({**toy, "core_map": np.array([[0, 0]])}, "1-D integer array")
+    refused({**toy, "core_map": np.array([[0, 0]])}, "non-empty 1-D array of core indices")
 
 
 def test_refuses_what_does_not_fit_the_board():
@@ -288,8 +289,10 @@ def test_refuses_what_does_not_fit_the_board():
     e = refused(quantized_toy([0, 0, 4, 8, 12], N_CAM + 1, np.ones((N_CAM + 1, 5), int), w_rec),
                 "fan-in (CAM): 5 of 5 neurons", "fan-out (SRAM): 1 of 5 neurons need more than 4", "neuron 0 (core 0): 5")
     assert isinstance(e, ConfigError) and len(e.problems) == 2 and "neuron 0 (core 0): 65" in e.problems[0]
-    refused(quantized_toy([0, 32], 1, np.ones((1, 2), int)), "chip 8 is out of reach of chip 0", n_chips=9)
-    refused({**quantized_toy([0], 1), "Iw_0": [1e-3]}, "core 0: Iw_0 = 0.001 A does not fit bias SYAM_W0_P")
+    refused(quantized_toy([0, 32], 1, np.ones((1, 2), int)), "a board has 1..8 chips", n_chips=9)
+    refused({**quantized_toy([0], 1), "Iw_0": [1e-3]}, "core 0: Iw_0 = 0.001 A does not fit bias SYAM_W0_P", strict=True)
+    with pytest.warns(BiasSaturationWarning, match="SYAM_W0_P"):       # without strict: saturated, as on the chip
+        config_from_specification(**{**quantized_toy([0], 1), "Iw_0": [1e-3]})
 
 
 def test_refuses_a_malformed_file(multi_core, tmp_path):

@@ -5,6 +5,7 @@ import functools
 import warnings
 
 import numpy as np
+from dynapse_nb.biasgen import BiasSaturationWarning
 import pytest
 
 from dynapse_nb.biasgen import achievable_currents, current_to_code, code_to_current
@@ -71,8 +72,8 @@ def test_currents_exactly_realizable(big):
 def test_deterministic_and_no_global_rng():
     w = sparse_normal(3, (50, 40))
     state = np.random.get_state()
-    a = quiet_quantize(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE, n_init=12, seed=5)
-    b = quiet_quantize(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE, n_init=12, seed=5)
+    a = quiet_quantize(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE, n_init=12, rng_key=5)
+    b = quiet_quantize(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE, n_init=12, rng_key=5)
     assert np.random.get_state()[1].tolist() == state[1].tolist()
     for k in a:
         if isinstance(a[k], np.ndarray): np.testing.assert_array_equal(a[k], b[k])
@@ -171,13 +172,29 @@ OK = dict(weights_in=np.ones((3, 2)), weights_rec=np.ones((2, 2)), core_map=[0, 
 ])
 def test_errors(change, match):
     with pytest.raises(ValueError, match=match):
-        quantize(**{**OK, **change})
+        quantize(**{**OK, **change}, strict=True)
+
+
+@pytest.mark.parametrize("change", [dict(weights_in=np.full((3, 2), 1e3)),
+                                    dict(weights_in=np.full((3, 2), 1e-5), weights_rec=None)])
+def test_out_of_range_saturates_loudly_without_strict(change):
+    with pytest.warns(BiasSaturationWarning, match="core.*bias.*requested.*realized"):
+        q = quantize(**{**OK, **change})
+    for b in BASE_WEIGHT_NAMES:                                    # every base current is one the chip can make
+        assert all(i in achievable_currents(BASE_WEIGHT_BIASES[int(b[-1])]) for i in q[b])
+
+
+def test_seed_is_rng_key():
+    with pytest.warns(FutureWarning, match="rng_key"):
+        a = quantize(**OK, seed=3)
+    b = quantize(**OK, rng_key=3)
+    assert all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in ("weights_in", "Iw_0", "Iw_3"))
 
 
 def test_range_error_names_the_core():
     w = np.ones((3, 4)); w[:, 3] = 1e3
     with pytest.raises(ValueError, match="core 1: the largest weight"):
-        quantize(weights_in=w, core_map=[0, 0, 0, 1], n_cluster=2, Iscale=ISCALE)
+        quantize(weights_in=w, core_map=[0, 0, 0, 1], n_cluster=2, Iscale=ISCALE, strict=True)
 
 
 def test_dequantize_errors():
@@ -208,8 +225,8 @@ def test_default_fit_is_fit_base_weights_and_options_bind_by_partial():
     w = sparse_normal(3, (50, 40))
     kw = dict(weights_in=w, core_map=np.arange(40) % 3, n_cluster=3, Iscale=ISCALE)
     same(quiet_quantize(**kw), quiet_quantize(**kw, fit=fit_base_weights))
-    same(quiet_quantize(**kw, n_init=12, seed=5),
-         quiet_quantize(**kw, fit=functools.partial(fit_base_weights, n_init=12, seed=5)))
+    same(quiet_quantize(**kw, n_init=12, rng_key=5),
+         quiet_quantize(**kw, fit=functools.partial(fit_base_weights, n_init=12, rng_key=5)))
 
 
 def test_fit_gets_the_documented_arguments():
@@ -293,11 +310,11 @@ def test_fit_errors_propagate_unchanged():
         quantize(**OK, fit=broken)
 
 
-@pytest.mark.parametrize("change", [dict(n_init=12), dict(max_iter=5), dict(seed=1)])
+@pytest.mark.parametrize("change", [dict(n_init=12), dict(max_iter=5), dict(rng_key=1)])
 def test_default_fit_options_refused_with_another_fit(change):
     with pytest.raises(ValueError, match=rf"{next(iter(change))}=.*configure the default fit.*fit='fit_binary_grid'"):
         quantize(**OK, **change, fit=fit_binary_grid)
-    quantize(**OK, **{k: v for k, v in (("n_init", 8), ("max_iter", 100), ("seed", 0))}, fit=fit_binary_grid)
+    quantize(**OK, **{k: v for k, v in (("n_init", 8), ("max_iter", 100), ("rng_key", 0))}, fit=fit_binary_grid)
 
 
 def test_no_fit_call_for_an_empty_core():
