@@ -37,12 +37,13 @@ import numpy as np
 
 from fastcore.basics import patch
 
-from .chip import (DT_FPGA, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, Dendrite,
-                             destination_fields, thermal_voltage)
+from .chip import (CURRENT_TO_BIAS, DT_FPGA, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, SYNAPSE_TYPES,
+                             Dendrite, destination_fields, thermal_voltage)
 from .limits import check_n_chips, hop_table, listing
 from .nn import Sequential
 from .dynapsim import FOUR, as_key, check_percent_mismatch
 from .biasgen import bias_range, code_to_current, current_to_code
+from .quantize import BASE_WEIGHT_BIASES
 from .config import (UINT32, ConfigError, Dynapse2Configuration, Dynapse2Destination, NormalGridEvent,
                                from_json, to_json, validate)
 from .from_spec import config_from_specification
@@ -51,10 +52,11 @@ from .readback import check_channel_map, dynapsim_net_from_config
 _log = logging.getLogger("dynapse_nb.board")
 
 # %% auto #0
-__all__ = ['SAMNA_HELP', 'MAX_READ_STEPS', 'CONTROL_DESTINATION', 'BASE_WEIGHT_BIASES', 'SamnaStatus', 'samna_status',
+__all__ = ['SAMNA_HELP', 'MAX_READ_STEPS', 'CONTROL_DESTINATION', 'GAIN_BIASES', 'SamnaStatus', 'samna_status',
            'SamnaNotAvailable', 'require_samna', 'BoardClosedError', 'Board', 'check_fits', 'VirtualBoard',
            'event_to_json', 'event_from_json', 'to_samna', 'from_samna', 'SamnaBoard', 'find_dynapse_boards',
-           'raster_to_aer', 'aer_to_raster', 'DynapseSamna', 'scale_base_weights', 'calibrate_iscale']
+           'raster_to_aer', 'aer_to_raster', 'DynapseSamna', 'scale_base_weights', 'scale_synaptic_drive',
+           'CalibrationWarning', 'calibrate_iscale']
 
 # %% ../nbs/11_board.ipynb #fae9f5cf
 _COMPILED = tuple(dict.fromkeys((*importlib.machinery.EXTENSION_SUFFIXES, ".so", ".pyd", ".dylib", ".dll")))
@@ -770,14 +772,17 @@ def __call__(self: DynapseSamna, raster, record: bool = True):
     return (out[0] if np.ndim(raster) == 2 else out), state, rec
 
 # %% ../nbs/11_board.ipynb #c86c8639
-BASE_WEIGHT_BIASES = tuple(f"SYAM_W{i}_P" for i in range(4))
+GAIN_BIASES = tuple(CURRENT_TO_BIAS[f"Igain_{s}"] for s in SYNAPSE_TYPES)   # the four dendrites' gains
+
+def _check_scale(config, k):
+    if isinstance(k, bool) or not isinstance(k, numbers.Real) or not math.isfinite(k) or k <= 0:
+        raise ValueError(f"k must be a finite number > 0 (the factor on the synaptic drive), got {k!r}")
+    if not isinstance(config, Dynapse2Configuration):
+        raise TypeError(f"config must be a Dynapse2Configuration, got {type(config).__name__}")
 
 def scale_base_weights(config: Dynapse2Configuration, k: float) -> Dynapse2Configuration:
     "A copy of `config` with the 4 base weight biases of every core in use scaled by `k` (unused ones left off)."
-    if isinstance(k, bool) or not isinstance(k, numbers.Real) or not math.isfinite(k) or k <= 0:
-        raise ValueError(f"k must be a finite number > 0 (the factor on the base weight currents), got {k!r}")
-    if not isinstance(config, Dynapse2Configuration):
-        raise TypeError(f"config must be a Dynapse2Configuration, got {type(config).__name__}")
+    _check_scale(config, k)
     out = copy.deepcopy(config)
     for a, chip in enumerate(out.chips):
         for c, core in enumerate(chip.cores):
@@ -793,11 +798,35 @@ def scale_base_weights(config: Dynapse2Configuration, k: float) -> Dynapse2Confi
                 p.coarse_value, p.fine_value = current_to_code(name, I * k)
     return out
 
+def scale_synaptic_drive(config: Dynapse2Configuration, k: float) -> Dynapse2Configuration:
+    "A copy of `config` whose synaptic drive (`Igain/Itau * Iw`) is `k` times larger on every core in use."
+    _check_scale(config, k)
+    out = copy.deepcopy(config)
+    for a, chip in enumerate(out.chips):
+        for c, core in enumerate(chip.cores):
+            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
+            P = core.parameters
+            cur = {n: code_to_current(n, P[n].coarse_value, P[n].fine_value) for n in BASE_WEIGHT_BIASES + GAIN_BIASES}
+            on = [n for n in BASE_WEIGHT_BIASES if cur[n] > bias_range(n)[0]]   # base weights in use
+            kw_hi = min((bias_range(n)[1] / cur[n] for n in on), default=1.0)
+            kw_lo = max((bias_range(n)[0] / cur[n] for n in on), default=1.0)
+            kw = min(max(k, kw_lo), kw_hi)                 # the base weights' share of k, the gains take the rest
+            for n, f in [(n, kw) for n in on] + [(n, k / kw) for n in GAIN_BIASES]:
+                lo, hi = bias_range(n)
+                if not lo <= cur[n] * f <= hi * (1 + 1e-9):
+                    raise ValueError(f"k = {k:.4g} needs {n} = {cur[n] * f:.4g} A on chip {a} core {c} (with the base "
+                                     f"weights at their limit), outside the bias range [{lo:.4g}, {hi:.4g}] A")
+                P[n].coarse_value, P[n].fine_value = current_to_code(n, min(cur[n] * f, hi))
+    return out
+
 # %% ../nbs/11_board.ipynb #52c54b6d
+class CalibrationWarning(UserWarning):
+    "`calibrate_iscale` found no factor within its tolerance and returns the closest one."
+
 def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None = None, rtol: float = 0.05,
-                     k_bounds: tuple = (1 / 64, 64.0), k_tol: float = 2e-3, max_evals: int = 40):
-    """The factor `k` on every core's base weights (the chip's effective Iscale) that makes the board's spike count
-    on `inputs` match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
+                     k_bounds: tuple = (1 / 1024, 1024.0), k_tol: float = 2e-3, max_evals: int = 40):
+    """The factor `k` on every core's synaptic drive (the chip's effective Iscale) that makes the board's spike
+    count on `inputs` match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
     if not isinstance(cfg, dict): raise TypeError(f"cfg must be the dict of config_from_specification (or a spec), got {type(cfg).__name__}")
     if "config" not in cfg: cfg = config_from_specification(**cfg)
     if not (0 < rtol < 1): raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
@@ -814,14 +843,14 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
     seen = {}
     def count(k):
         if k not in seen:
-            se2 = DynapseSamna(board, scale_base_weights(cfg["config"], k), cfg["input_channel_map"], dt=dt)
+            se2 = DynapseSamna(board, scale_synaptic_drive(cfg["config"], k), cfg["input_channel_map"], dt=dt)
             seen[k] = float(se2(x, record=False)[0].sum())
             _log.info("calibrate_iscale: k = %.5g -> %d spikes (target %d)", k, seen[k], target)
         return seen[k]
     def done(k): return abs(count(k) - target) <= rtol * target
     def best(): return min(seen, key=lambda k: (abs(seen[k] - target), abs(math.log(k))))
     k = 1.0
-    if done(k): return k, dict(config=scale_base_weights(cfg["config"], k), input_channel_map=cfg["input_channel_map"])
+    if done(k): return k, dict(config=scale_synaptic_drive(cfg["config"], k), input_channel_map=cfg["input_channel_map"])
     up = count(k) < target
     lo, hi = (k, None) if up else (None, k)
     while (hi is None if up else lo is None) and len(seen) < max_evals:
@@ -831,7 +860,7 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
                              f"{len(seen)} tries gave {sorted((round(a, 4), b) for a, b in seen.items())}")
         try: c = count(k)
         except ValueError as e:
-            raise ValueError(f"the board cannot reach the simulation's {target:g} spikes by scaling the base weights: "
+            raise ValueError(f"the board cannot reach the simulation's {target:g} spikes by scaling the synaptic drive: "
                              f"{e}") from None
         if abs(c - target) <= rtol * target: lo = hi = k; break
         if (c < target) == up: lo, hi = (k, hi) if up else (lo, k)
@@ -844,4 +873,11 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
         if count(k) < target: lo = k
         else: hi = k
     k = best()
-    return k, dict(config=scale_base_weights(cfg["config"], k), input_channel_map=cfg["input_channel_map"])
+    if abs(seen[k] - target) > rtol * target:                   # the closest there is -- but say how close
+        below = [a for a in seen if seen[a] < target]; above = [a for a in seen if seen[a] > target]
+        jump = (f"; the count jumps from {seen[max(below)]:g} at k = {max(below):.4g} to {seen[min(above)]:g} at "
+                f"k = {min(above):.4g}" if below and above else "")
+        warnings.warn(f"calibrate_iscale: no k matches the simulation's {target:g} spikes within {rtol:.0%}: the closest "
+                      f"is {seen[k]:g} spikes at k = {k:.4g}{jump}. The board's response is not the simulation's "
+                      "(e.g. its inhibition, or a recurrent runaway); check the rasters", CalibrationWarning, stacklevel=2)
+    return k, dict(config=scale_synaptic_drive(cfg["config"], k), input_channel_map=cfg["input_channel_map"])

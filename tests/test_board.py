@@ -415,3 +415,29 @@ def test_calibrate_iscale(tutorial):
         calibrate_iscale(VirtualBoard(), cfg, net, np.zeros((1, 20, 60)))
     with pytest.raises(ValueError, match="outside the bias range"):
         scale_base_weights(cfg["config"], 1e6)
+
+
+def test_scale_synaptic_drive_puts_what_the_base_weights_cannot_take_on_the_gains(tutorial):
+    from dynapse_nb.board import scale_synaptic_drive, GAIN_BIASES
+    from dynapse_nb.biasgen import bias_range, code_to_current
+    from dynapse_nb.quantize import BASE_WEIGHT_BIASES
+    _, cfg = tutorial
+    cur = lambda core, n: code_to_current(n, core.parameters[n].coarse_value, core.parameters[n].fine_value)
+    a, b = cfg["config"].chips[0].cores[0], scale_synaptic_drive(cfg["config"], 40.0).chips[0].cores[0]
+    used = [n for n in BASE_WEIGHT_BIASES if cur(a, n) > bias_range(n)[0]]
+    assert used and any(cur(b, n) / cur(a, n) < 30 for n in used)       # the base weights alone cannot take x40
+    for n in used:
+        for g in GAIN_BIASES:
+            assert cur(b, n) / cur(a, n) * cur(b, g) / cur(a, g) == pytest.approx(40, rel=0.05)
+    with pytest.raises(ValueError, match="outside the bias range"):
+        scale_synaptic_drive(cfg["config"], 1e7)
+
+
+def test_calibration_that_cannot_match_says_so(tutorial):
+    from dynapse_nb.board import CalibrationWarning
+    net, cfg = tutorial
+    x = FrozenNoiseDataset(2).input_raster
+    n1 = DynapseSamna(VirtualBoard(), **cfg)(x)[0].sum()
+    unreachable = lambda r: (np.full((len(r), 500, 2), (n1 + 0.5) / (len(r) * 1000), np.float32), {}, {})
+    with pytest.warns(CalibrationWarning, match="no k matches"):
+        calibrate_iscale(VirtualBoard(), cfg, unreachable, x, rtol=1e-6, k_tol=0.05)
