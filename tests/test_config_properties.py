@@ -9,7 +9,7 @@
 Runs are bounded and deterministic (`derandomize=True`, no example database), so CI sees the same examples every
 time; `HYPOTHESIS_MAX_EXAMPLES` (an environment variable) scales them up for a long local fuzzing run.
 """
-import copy, json, math, os, re
+import contextlib, copy, json, math, os, re
 from unittest import mock
 
 import numpy as np
@@ -111,15 +111,17 @@ def configurations(draw, max_chips: int = 2, max_neurons: int = 3) -> Dynapse2Co
 BIOAMP_FLAGS = [f.attr for f in C.Bioamps._json_fields if isinstance(f.codec, C._Bool)]
 
 
-def no_slow_duplicate_pass():
-    "A valid text must be accepted by the fast duplicate check alone (the slow pass is for problems only)."
+def no_slow_duplicate_pass(cfg: Dynapse2Configuration):
+    """A valid text is accepted by the fast duplicate-key check alone: the slow pass is for texts with problems, and
+    for the one documented exception, a colon inside a string of the DVS filter (kept as it is)."""
+    if any(":" in json.dumps(chip.dvs_if.filter) for chip in cfg.chips): return contextlib.nullcontext()
     return mock.patch.object(C, "_duplicate_keys", side_effect=AssertionError("slow duplicate-key pass on a valid text"))
 
 
 @bounded(40)
 @given(configurations(), st.sampled_from([4, None, 2, 0]))
 def test_object_json_object(cfg, indent):
-    with no_slow_duplicate_pass():
+    with no_slow_duplicate_pass(cfg):
         back = from_json(to_json(cfg, indent), n_neurons=None)
     assert back == cfg and C.diff(back, cfg) == []
 
@@ -128,7 +130,7 @@ def test_object_json_object(cfg, indent):
 @given(configurations(), st.sampled_from([4, None, 2]))
 def test_json_object_json(cfg, indent):
     text = to_json(cfg, indent)
-    with no_slow_duplicate_pass():
+    with no_slow_duplicate_pass(cfg):
         assert to_json(from_json(text, n_neurons=None), indent) == text
         assert to_json(from_json(text.encode(), n_neurons=None), indent) == text
 
