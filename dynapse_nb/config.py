@@ -9,8 +9,9 @@ can be saved, inspected, compared, consumed by the virtual board, and handed to 
 
 Three promises: the JSON layout is samna's, byte for byte where the golden files define it; a full 4-chip
 configuration (262,144 synapses, 200 MB of JSON) is created in milliseconds, written in about 0.2 s and read in
-about 0.7 s (`benchmarks/bench_config.py`); and a malformed file is refused with *every* problem named by its
-path, before anything is returned.
+about 0.8 s (`benchmarks/bench_config.py`); and a malformed file is refused with *every* problem named by its
+path (in the object model and in the file), before anything is returned -- a file that reads is exactly the
+configuration it says, and any other file raises a `ConfigError`, never another exception.
 
 Sources: samna's object model as Rockpool (https://rockpool.ai) mirrors it in pure Python (its `samna_alias`
 module), and three golden JSON files written by that mirror (shipped as test data in `tests/data/samna-json/`).
@@ -26,12 +27,16 @@ import copy
 import difflib
 import gc
 import json
+import math
 import re
+import sys
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
 from functools import lru_cache
+from os import PathLike
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,10 +45,11 @@ import numpy as np
 from .chip import (BIASES, CURRENT_TO_BIAS, IO, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CAM, N_CHIPS, N_COARSE,
                              N_CORES, N_FINE, N_NEURONS, N_SRAM, N_TAGS, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite,
                              destination_code, destination_fields)
-from .limits import KEPT_PROBLEMS, MAX_LISTED, ValidationError, show_value as _show
+from .limits import KEPT_PROBLEMS, MAX_LISTED, ValidationError, show_value
 
 # %% auto #0
-__all__ = ['UINT32', 'SADC_GROUP_PARAMETERS', 'PARAMETER_NAMES', 'GROUP_WHERE', 'OTHER_SPELLINGS', 'LATCHES', 'camel', 'pascal',
+__all__ = ['UINT32', 'RAW_DEPTH', 'SADC_GROUP_PARAMETERS', 'PARAMETER_NAMES', 'GROUP_WHERE', 'OTHER_SPELLINGS', 'LATCHES',
+           'N_SADC_GROUPS', 'N_BIOAMP_CHANNELS', 'N_BIOAMP_ROUTES', 'N_PIXEL_DESTINATIONS', 'camel', 'pascal',
            'ConfigError', 'ParameterType', 'DvsMode', 'Dynapse2Destination', 'NormalGridEvent', 'Dynapse2Parameter',
            'canonical_name', 'default_parameter', 'ParameterMap', 'BoolMask', 'Dynapse2Synapse', 'CoreMemory',
            'SynapseList', 'DestinationList', 'NeuronList', 'Dynapse2Neuron', 'CoreSadcEnables', 'Dynapse2Core',
@@ -65,21 +71,79 @@ def pascal(name: str) -> str:
 class ConfigError(ValidationError):
     "A configuration, its JSON, or a specification breaks a rule of the chip or of samna's layout; `.problems` lists them."
 
+def _show(v, js: bool = False) -> str:
+    "`limits.show_value` (a short text for `v`, in JSON spelling with `js`), for any value whatsoever."
+    try: return show_value(v, js)
+    except (RecursionError, ValueError):
+        if isinstance(v, int): return f"<an integer of {_digits(v)} digits>"
+        return f"<{type(v).__name__} nested too deeply to show>"
+
+def _digits(v: int) -> int:
+    "The number of decimal digits of `v`, without converting it to text (Python refuses beyond 4300 digits)."
+    n, d = abs(int(v)), max(1, int(abs(int(v)).bit_length() * math.log10(2)))
+    while 10**d <= n: d += 1
+    while d > 1 and 10**(d - 1) > n: d -= 1
+    return d
+
+# %% ../nbs/09_config.ipynb #312d00b8
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+def _key_repr(k, limit: int = 60) -> str:
+    "`repr` of a (possibly hostile) name, cut to `limit` characters."
+    r = repr(k)
+    return r if len(r) <= limit else r[:limit - 4] + "...'"
+
+def _jkey(k: str) -> str:
+    "One step of a JSON path: `.key` for a plain key, `[\"any key\"]` for any other."
+    return "." + k if _IDENTIFIER.fullmatch(k) else "[" + (json.dumps(k) if len(k) <= 60 else json.dumps(k[:56]) + '...') + "]"
+
+_STEPS = {   # kind of step -> (its object-path text, its JSON-path text), from the step's two values x, y
+    "root":  lambda x, y: ("", ""),
+    "field": lambda x, y: ("." + x, _jkey(y)),                             # field x of a structure, JSON key y
+    "item":  lambda x, y: (f"[{x}]", f".value{x}"),                        # entry x of a {valueN} block
+    "elem":  lambda x, y: (f"[{x}]", f"[{x}]"),                            # element x of a JSON array
+    "extra": lambda x, y: ("", _jkey(y)),                                  # key y, which is no field
+    "param": lambda x, y: (f"[{_key_repr(y[0])}]", f"[{x}].{y[1]}"),       # entry x of a parameter map: name, part
+    "key":   lambda x, y: (f"[{_key_repr(x)}]", _jkey(x)),                 # key x of a raw JSON object
+}
+
+class _At:
+    "Where the reader is: a parent link plus one step (a kind of `_STEPS` and its values), spelled out on demand."
+    __slots__ = ("up", "kind", "x", "y")
+    def __init__(self, up: _At | None = None, kind: str = "root", x=None, y=None):
+        self.up, self.kind, self.x, self.y = up, kind, x, y
+    def field(self, attr: str, key: str) -> _At: return _At(self, "field", attr, key)
+    def item(self, i: int) -> _At: return _At(self, "item", i)
+    def elem(self, i: int) -> _At: return _At(self, "elem", i)
+    def extra(self, key: str) -> _At: return _At(self, "extra", None, key)
+    def param(self, i: int, name, part: str = "value") -> _At: return _At(self, "param", i, (name, part))
+    def key(self, k: str) -> _At: return _At(self, "key", k)
+    @property
+    def paths(self) -> tuple[str, str]:
+        "(object path, JSON path); the outermost object is `value0` in the file."
+        steps, at = [], self
+        while at is not None: steps.append(_STEPS[at.kind](at.x, at.y)); at = at.up
+        return "".join(o for o, _ in reversed(steps)).lstrip("."), "value0" + "".join(j for _, j in reversed(steps))
+
+# %% ../nbs/09_config.ipynb #88d02716
 _BAD = object()   # marks a value that could not be read (its problem is already recorded)
 
 class _Ctx:
     "Collects problems while reading or writing, and carries the reader's options and the writer's raw blocks."
     def __init__(self, n_neurons: int | None = N_NEURONS):
         self.problems, self.count, self.n_neurons, self.raws = [], 0, n_neurons, []
+        self.keys, self.exact = 0, False    # JSON keys read; True when only the exact duplicate-key check will do
     def note(self, text: str):
         "Record one problem, already phrased."
         self.count += 1
         if len(self.problems) < KEPT_PROBLEMS: self.problems.append(text)
         return _BAD
-    def bad(self, path: str, msg: str, value=MISSING):
-        "Record `path = value: msg` (the value in JSON spelling) and return the _BAD marker."
-        where = path or "value0"
-        return self.note(f"{where}: {msg}" if value is MISSING else f"{where} = {_show(value, True)}: {msg}")
+    def bad(self, path: str | _At, msg: str, value=MISSING):
+        "Record `path = value: msg` (the value in JSON spelling), naming the JSON path too when reading; return _BAD."
+        where, jpath = path.paths if isinstance(path, _At) else (path, None)
+        where = where or "value0"
+        text = f"{where}: {msg}" if value is MISSING else f"{where} = {_show(value, True)}: {msg}"
+        return self.note(text if jpath is None or jpath == where else f"{text} [JSON path: {jpath}]")
     def raise_if_any(self, what: str):
         if self.count: raise ConfigError(what, self.problems, self.count)
 
@@ -90,7 +154,7 @@ class _Codec:
     "How one kind of field is checked in Python, written to samna's JSON, and read back."
     def check(self, v, path: str): return v                       # -> normalized value, or raise
     def encode(self, v, path: str, ctx: _Ctx): return v           # checked value -> JSON value
-    def decode(self, j, path: str, ctx: _Ctx): return j           # JSON value -> value, or ctx.bad(...)
+    def decode(self, j, path: _At, ctx: _Ctx): return j           # JSON value -> value, or ctx.bad(...)
     def dump(self, v, path: str, ctx: _Ctx):
         "Check `v` (recording a problem instead of raising) and encode it."
         try: v = self.check(v, path)
@@ -155,15 +219,17 @@ _DENDRITE = _Enum(Dendrite)
 _VKEYS: dict[int, list[str]] = {}
 def _vkeys(n: int) -> list[str]:
     "['value0', ..., 'value{n-1}'] (cached: the reader compares thousands of key lists)."
-    if n not in _VKEYS: _VKEYS[n] = [f"value{i}" for i in range(n)]
-    return _VKEYS[n]
+    if n in _VKEYS: return _VKEYS[n]
+    keys = [f"value{i}" for i in range(n)]
+    if n <= N_NEURONS: _VKEYS[n] = keys       # a hostile file's odd sizes are not kept
+    return keys
 
 def _key_order(j: dict) -> str | None:
     "Why the keys of a {valueN} object are not value0, value1, ... in order (None when they are)."
     keys = list(j)
     if keys == _vkeys(len(keys)): return None
     i = next(i for i, (k, v) in enumerate(zip(keys, _vkeys(len(keys)))) if k != v)
-    return f"keys must be value0..value{len(keys) - 1} in index order; key {i} is {keys[i]!r}"
+    return f"keys must be value0..value{len(keys) - 1} in index order; key {i} is {_key_repr(keys[i])}"
 
 def _is_seq(v) -> bool: return isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, (str, bytes))
 
@@ -182,7 +248,8 @@ class _Fixed(_Codec):
         if type(j) is not dict: return ctx.bad(path, f"expected an object {{\"value0\": ...}} of {self.what}", j)
         if self.n is not None and len(j) != self.n: return ctx.bad(path, self.count_msg(len(j)))
         if _key_order(j): return ctx.bad(path, _key_order(j))
-        out = [self.item.decode(x, f"{path}[{i}]", ctx) for i, x in enumerate(j.values())]
+        ctx.keys += len(j)
+        out = [self.item.decode(x, path.item(i), ctx) for i, x in enumerate(j.values())]
         return _BAD if any(x is _BAD for x in out) else out
 
 class _Array(_Fixed):
@@ -190,7 +257,7 @@ class _Array(_Fixed):
     def encode(self, v, path, ctx): return [self.item.encode(x, f"{path}[{i}]", ctx) for i, x in enumerate(v)]
     def decode(self, j, path, ctx):
         if type(j) is not list: return ctx.bad(path, f"expected an array of {self.what}", j)
-        out = [self.item.decode(x, f"{path}[{i}]", ctx) for i, x in enumerate(j)]
+        out = [self.item.decode(x, path.elem(i), ctx) for i, x in enumerate(j)]
         return _BAD if any(x is _BAD for x in out) else out
 
 class _Obj(_Codec):
@@ -202,12 +269,42 @@ class _Obj(_Codec):
     def encode(self, v, path, ctx): return _dump_obj(v, path, ctx)
     def decode(self, j, path, ctx): return _load_obj(self.cls, j, path, ctx)
 
+RAW_DEPTH = 32   # how deep a kept-as-is JSON value (the DVS filter) may nest: ours, far beyond any real filter
+
 class _Raw(_Codec):
-    "A JSON array kept as it is (the DVS `filter`, always empty in practice)."
+    "A JSON array kept as it is (the DVS `filter`, always empty in practice): plain JSON values, finite, nested <= RAW_DEPTH."
     def check(self, v, path):
-        if isinstance(v, list): return v
-        raise TypeError(f"{path} = {_show(v)}: expected a list")
-    def decode(self, j, path, ctx): return j if type(j) is list else ctx.bad(path, "expected an array", j)
+        if not isinstance(v, list): raise TypeError(f"{path} = {_show(v)}: expected a list")
+        stack = [(v, 1)]
+        while stack:                # no recursion: the value may nest deeply
+            node, depth = stack.pop()
+            if depth > RAW_DEPTH and isinstance(node, (dict, list)):
+                raise ValueError(f"{path}: nested more than {RAW_DEPTH} levels deep")
+            if isinstance(node, dict):
+                if not all(isinstance(k, str) for k in node): raise TypeError(f"{path}: an object key is not a string")
+                stack += [(x, depth + 1) for x in node.values()]
+            elif isinstance(node, list): stack += [(x, depth + 1) for x in node]
+            elif isinstance(node, float) and not math.isfinite(node):
+                raise ValueError(f"{path}: {node} is not a finite number (NaN and Infinity are not JSON)")
+            elif node is not None and not isinstance(node, (str, int, float)):
+                raise TypeError(f"{path}: {_show(node)} is not a JSON value")
+        return v
+    def decode(self, j, path, ctx):
+        if type(j) is not list: return ctx.bad(path, "expected an array", j)
+        before, stack = ctx.count, [(j, path, 1)]
+        while stack:
+            node, at, depth = stack.pop()
+            if depth > RAW_DEPTH and type(node) in (dict, list):
+                ctx.bad(at, f"nested more than {RAW_DEPTH} levels deep (the limit for a value kept as it is)"); continue
+            if type(node) is dict:
+                ctx.keys += len(node)
+                ctx.exact |= any(":" in k for k in node)      # a colon in a string: the key count cannot tell
+                stack += reversed([(v, at.key(k), depth + 1) for k, v in node.items()])
+            elif type(node) is list: stack += reversed([(v, at.elem(i), depth + 1) for i, v in enumerate(node)])
+            elif type(node) is str: ctx.exact |= ":" in node
+            elif type(node) is float and not math.isfinite(node):
+                ctx.bad(at, "not a finite number (NaN and Infinity are not JSON)", node)
+        return j if ctx.count == before else _BAD
 
 _MASK = _Fixed(_BOOL, N_CORES, "core mask bits")
 _WEIGHT = _Fixed(_BOOL, N_WEIGHT_BITS, "weight mask bits")
@@ -341,11 +438,11 @@ def default_parameter(name: str, address: int = 0) -> Dynapse2Parameter:
 
 # %% ../nbs/09_config.ipynb #7f8efb56
 def _unknown_parameter(name, group: str) -> str:
-    close = difflib.get_close_matches(str(name), PARAMETER_NAMES[group], n=3)
+    close = difflib.get_close_matches(str(name), PARAMETER_NAMES[group], n=3) if len(str(name)) <= 100 else []
     home = [GROUP_WHERE[g] for g, names in _CANON.items() if canonical_name(str(name)) in names and g != group]
     hint = (f"; it belongs in {' or '.join(home)}" if home else
             f"; did you mean {', '.join(close)}?" if close else f"; known names: {', '.join(PARAMETER_NAMES[group])}")
-    return f"unknown parameter {name!r} for {GROUP_WHERE[group]}{hint}"
+    return f"unknown parameter {_key_repr(name)} for {GROUP_WHERE[group]}{hint}"
 
 class ParameterMap(dict):
     "name -> Dynapse2Parameter for one parameter group (`group`); only the group's names are accepted."
@@ -426,16 +523,17 @@ class _PMap(_Codec):
     def decode(self, j, path, ctx):
         if type(j) is not list: return ctx.bad(path, 'expected an array of {"key": name, "value": parameter} objects', j)
         m, ok, seen = ParameterMap(self.group), True, set()
+        ctx.keys += 2 * len(j)                  # each entry is {"key": ..., "value": ...} (checked below)
         for i, e in enumerate(j):
             if type(e) is not dict or set(e) != {"key", "value"} or type(e["key"]) is not str:
-                ctx.bad(f"{path}[{i}]", 'expected {"key": name, "value": parameter}', e); ok = False; continue
+                ctx.bad(path.elem(i), 'expected {"key": name, "value": parameter}', e); ok = False; continue
             name = e["key"]; canon = canonical_name(name)
             if canon not in _CANON[self.group]:
-                ctx.bad(f"{path}[{name!r}]", _unknown_parameter(name, self.group)); ok = False; continue
+                ctx.bad(path.param(i, name, "key"), _unknown_parameter(name, self.group)); ok = False; continue
             if canon in seen:
-                ctx.bad(f"{path}[{name!r}]", "given twice"); ok = False; continue
+                ctx.bad(path.param(i, name, "key"), "given twice"); ok = False; continue
             seen.add(canon)
-            p = _load_obj(Dynapse2Parameter, e["value"], f"{path}[{name!r}]", ctx)
+            p = _load_obj(Dynapse2Parameter, e["value"], path.param(i, name), ctx)
             if p is _BAD: ok = False
             else: dict.__setitem__(m, name, p)
         missing = [n for n in PARAMETER_NAMES[self.group] if n not in seen]
@@ -794,7 +892,10 @@ class Vec2Unsigned(_Samna):
     x: int = _f(_U32, 0)
     y: int = _f(_U32, 0)
 
-_DESTS = _Fixed(_Obj(Dynapse2Destination), None, "destinations")
+N_SADC_GROUPS = 3            # SADC parameter groups per core pair (sadc_group_parameters01 and ...23)
+N_BIOAMP_CHANNELS = 8        # bio-amplifier channels (bioamps.channel_parameters)
+N_BIOAMP_ROUTES = 2          # bio-amplifier output routes (bioamps.route)
+N_PIXEL_DESTINATIONS = 2     # DVS pixel destinations (dvs_if.pixel_destinations)
 
 @_samna()
 @dataclass
@@ -810,7 +911,8 @@ class DvsInterface(_Samna):
     davis_req_ack_bugfix_delay_ns: int = _f(_U32, 0, key="davisReqAckBugfixDelay_ns")
     origin: Vec2Unsigned = _f(_Obj(Vec2Unsigned), factory=Vec2Unsigned)
     max: Vec2Unsigned = _f(_Obj(Vec2Unsigned), factory=Vec2Unsigned)
-    pixel_destinations: list = _f(_DESTS, factory=lambda: [Dynapse2Destination() for _ in range(2)])
+    pixel_destinations: list = _f(_Fixed(_Obj(Dynapse2Destination), N_PIXEL_DESTINATIONS, "DVS pixel destinations"),
+                                  factory=lambda: [Dynapse2Destination() for _ in range(N_PIXEL_DESTINATIONS)])
     filter: list = _f(_Raw(), factory=list)
 
 @_samna()
@@ -818,8 +920,9 @@ class DvsInterface(_Samna):
 class Bioamps(_Samna):
     "samna's `Dynapse2Bioamps`: the bio-signal amplifiers of a chip."
     common_parameters: ParameterMap = _f(_PMap("bioamp_common"), factory=lambda: ParameterMap.default("bioamp_common", 2304))
-    channel_parameters: list = _f(_Fixed(_PMap("bioamp_channel"), None, "bio-amplifier channels"),
-                                  factory=lambda: [ParameterMap.default("bioamp_channel", 2560 + 16 * c) for c in range(8)])
+    channel_parameters: list = _f(_Fixed(_PMap("bioamp_channel"), N_BIOAMP_CHANNELS, "bio-amplifier channels"),
+                                  factory=lambda: [ParameterMap.default("bioamp_channel", 2560 + 16 * c)
+                                                   for c in range(N_BIOAMP_CHANNELS)])
     param_gen2_powerdown: bool = _f(_BOOL, False)
     gain: int = _f(_U32, 0)
     separate_parameters: bool = _f(_BOOL, False)
@@ -829,7 +932,8 @@ class Bioamps(_Samna):
     monitor_channel_oruc: bool = _f(_BOOL, False)
     monitor_channel_osuc: bool = _f(_BOOL, False)
     monitor_channel_oauc: bool = _f(_BOOL, False)
-    route: list = _f(_DESTS, factory=lambda: [Dynapse2Destination() for _ in range(2)])
+    route: list = _f(_Fixed(_Obj(Dynapse2Destination), N_BIOAMP_ROUTES, "bio-amplifier routes"),
+                     factory=lambda: [Dynapse2Destination() for _ in range(N_BIOAMP_ROUTES)])
 
 # %% ../nbs/09_config.ipynb #5add2e64
 def _default_cores(n_neurons: int = N_NEURONS) -> list[Dynapse2Core]:
@@ -843,10 +947,12 @@ class Dynapse2Chip(_Samna):
     global_parameters: ParameterMap = _f(_PMap("global"), factory=lambda: ParameterMap.default("global", 1024))
     shared_parameters01: ParameterMap = _f(_PMap("shared"), factory=lambda: ParameterMap.default("shared", 1280))
     shared_parameters23: ParameterMap = _f(_PMap("shared"), factory=lambda: ParameterMap.default("shared", 1536))
-    sadc_group_parameters01: list = _f(_Fixed(_PMap("sadc_group"), None, "SADC groups"),
-                                       factory=lambda: [ParameterMap.default("sadc_group", 1792 + 16 * g) for g in range(3)])
-    sadc_group_parameters23: list = _f(_Fixed(_PMap("sadc_group"), None, "SADC groups"),
-                                       factory=lambda: [ParameterMap.default("sadc_group", 2048 + 16 * g) for g in range(3)])
+    sadc_group_parameters01: list = _f(_Fixed(_PMap("sadc_group"), N_SADC_GROUPS, "SADC groups"),
+                                       factory=lambda: [ParameterMap.default("sadc_group", 1792 + 16 * g)
+                                                        for g in range(N_SADC_GROUPS)])
+    sadc_group_parameters23: list = _f(_Fixed(_PMap("sadc_group"), N_SADC_GROUPS, "SADC groups"),
+                                       factory=lambda: [ParameterMap.default("sadc_group", 2048 + 16 * g)
+                                                        for g in range(N_SADC_GROUPS)])
     sadc_enables: ChipSadcEnables = _f(_Obj(ChipSadcEnables), factory=ChipSadcEnables)
     dvs_if: DvsInterface = _f(_Obj(DvsInterface), factory=DvsInterface)
     bioamps: Bioamps = _f(_Obj(Bioamps), factory=Bioamps)
@@ -1027,12 +1133,12 @@ def _column(vals: list, codec, where, ctx: _Ctx):
             for i, v in enumerate(vals):
                 if type(v) is not bool: ctx.bad(where(i), _BOOL.msg, v)
             return None
-        return np.array(vals, dtype=bool)
+        return np.fromiter(vals, bool, len(vals))
     if vals and set(map(type, vals)) != {int}:
         for i, v in enumerate(vals):
             if type(v) is not int: ctx.bad(where(i), "expected an integer", v)
         return None
-    try: a = np.array(vals, dtype=np.int64)
+    try: a = np.fromiter(vals, np.int64, len(vals))
     except OverflowError:
         for i, v in enumerate(vals): codec.decode(v, where(i), ctx)
         return None
@@ -1042,13 +1148,18 @@ def _column(vals: list, codec, where, ctx: _Ctx):
         return None
     return a
 
-def _fill(mem: CoreMemory, rows: list[int], cols: dict, path: str, ctx: _Ctx) -> bool:
+def _entry_at(path: _At, n: int, kind: str, e: int, attr: str, bit: int | None) -> _At:
+    "Where field `attr` (bit `bit` of a mask) of entry `e` of a neuron's `kind` (synapses, destinations) is."
+    at = path.item(n).field(kind, kind).item(e).field(attr, camel(attr))
+    return at if bit is None else at.item(bit)
+
+def _fill(mem: CoreMemory, rows: list[int], cols: dict, path: _At, ctx: _Ctx) -> bool:
     "Check the columns of the neurons `rows` and write them into `mem` (rows in order); False if any problem."
     k, ok = len(rows), True
     def syn_at(attr, bit=None):
-        return lambda i: f"{path}[{rows[i // N_CAM]}].synapses[{i % N_CAM}].{attr}" + ("" if bit is None else f"[{bit}]")
+        return lambda i: _entry_at(path, rows[i // N_CAM], "synapses", i % N_CAM, attr, bit)
     def dest_at(attr, bit=None):
-        return lambda i: f"{path}[{rows[i // N_SRAM]}].destinations[{i % N_SRAM}].{attr}" + ("" if bit is None else f"[{bit}]")
+        return lambda i: _entry_at(path, rows[i // N_SRAM], "destinations", i % N_SRAM, attr, bit)
     for fields_, at, shape in ((_SYN_FIELDS, syn_at, (k, N_CAM)), (_DEST_FIELDS, dest_at, (k, N_SRAM))):
         for attr, codec, a in fields_:
             if isinstance(codec, _Fixed):   # a 4-bit mask: one column per bit
@@ -1060,12 +1171,15 @@ def _fill(mem: CoreMemory, rows: list[int], cols: dict, path: str, ctx: _Ctx) ->
                 if col is None: ok = False
                 else: getattr(mem, a)[rows] = col.reshape(shape)
     for j, l in enumerate(LATCHES):
-        col = _column(cols[l], _BOOL, lambda i, l=l: f"{path}[{rows[i]}].{l}", ctx)
+        col = _column(cols[l], _BOOL, lambda i, l=l: path.item(rows[i]).field(l, camel(l)), ctx)
         if col is None: ok = False
         else: mem.latches[rows, j] = col
     return ok
 
-def _load_memory(j, path: str, ctx: _Ctx):
+_NEURON_KEYS = (len(Dynapse2Neuron._json_fields) + N_CAM * (1 + len(_SYN_FIELDS) + N_WEIGHT_BITS)
+                + N_SRAM * (1 + len(_DEST_FIELDS) + N_CORES))   # JSON keys in a neuron's text: 756
+
+def _load_memory(j, path: _At, ctx: _Ctx):
     "A core's neurons from JSON into a CoreMemory, or _BAD after recording every problem."
     if type(j) is not dict: return ctx.bad(path, 'expected an object {"value0": neuron, ...}', j)
     n = len(j)
@@ -1076,77 +1190,198 @@ def _load_memory(j, path: str, ctx: _Ctx):
                              f"reduced configuration")
     if _key_order(j): return ctx.bad(path, _key_order(j))
     neurons, mem = list(j.values()), CoreMemory(n)
-    try: return mem if _fill(mem, list(range(n)), _columns(neurons), path, ctx) else _BAD
+    try:
+        if not _fill(mem, list(range(n)), _columns(neurons), path, ctx): return _BAD
+        ctx.keys += n * (1 + _NEURON_KEYS)      # every key of a regular neuron was read by _columns
+        return mem
     except _Irregular: pass
     regular = []                        # find the irregular neurons; read those one by one, the rest in bulk
     for i, nd in enumerate(neurons):
         try: _columns([nd]); regular.append(i)
         except _Irregular:
             before = ctx.count
-            _load_obj(Dynapse2Neuron, nd, f"{path}[{i}]", ctx)
-            if ctx.count == before: ctx.bad(f"{path}[{i}]", "malformed neuron")
+            _load_obj(Dynapse2Neuron, nd, path.item(i), ctx)
+            if ctx.count == before: ctx.bad(path.item(i), "malformed neuron")
     if regular: _fill(mem, regular, _columns([neurons[i] for i in regular]), path, ctx)
     return _BAD
 
 # %% ../nbs/09_config.ipynb #7106c87c
-def _load_obj(cls: type, j, path: str, ctx: _Ctx):
+def _load_obj(cls: type, j, path: _At, ctx: _Ctx):
     "An instance of `cls` from its JSON object, or _BAD after recording every problem."
     if type(j) is not dict: return ctx.bad(path, f"expected a JSON object (a {cls.__name__})", j)
+    ctx.keys += len(j)
     kw, ok, known = {}, True, set()
     for f in cls._json_fields:
-        p = _join(path, f.attr)
         keys = [k for k in (f.key, *f.alt) if k in j]
         known.update((f.key, *f.alt))
+        p = path.field(f.attr, keys[0] if keys else f.key)
         if not keys: ctx.bad(p, f"missing (expected the key {f.key!r})"); ok = False; continue
         if len(keys) > 1: ctx.bad(p, f"given twice, as {keys}"); ok = False; continue
         v = f.codec.decode(j[keys[0]], p, ctx)
         if v is _BAD: ok = False
         else: kw[f.attr] = v
     for k in j:
-        if k not in known: ctx.bad(path, f"unexpected key {k!r} in a {cls.__name__}"); ok = False
+        if k not in known: ctx.bad(path.extra(k), f"unexpected key {_key_repr(k)} in a {cls.__name__}"); ok = False
     if not ok: return _BAD
     try: return cls(**kw)
     except (TypeError, ValueError) as e: return ctx.bad(path, str(e))
 
-def _read(text, cls: type | None, n_neurons: int | None, source: str):
+# %% ../nbs/09_config.ipynb #46f3dce4
+def _line_col(text: str | bytes, pos: int) -> tuple[int, int]:
+    "1-based line and column of position `pos` of `text`."
+    nl = "\n" if isinstance(text, str) else b"\n"
+    return text.count(nl, 0, pos) + 1, pos - (text.rfind(nl, 0, pos) + 1) + 1
+
+def _text_of(data: str | bytes, what: str) -> str:
+    "The JSON text of `data` (str, or UTF-8 bytes); a byte-order mark is dropped, any other encoding refused."
+    if isinstance(data, str): return data[1:] if data[:1] == "\ufeff" else data
+    data = bytes(data)
+    enc = json.detect_encoding(data)
+    if enc.startswith(("utf-16", "utf-32")):
+        raise ConfigError(what, [f"the text is encoded as {enc.upper()}; samna's JSON is UTF-8: save it as UTF-8"])
+    try: return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line, col = _line_col(data, e.start)
+        raise ConfigError(what, [f"not UTF-8: byte 0x{data[e.start]:02x} at line {line} column {col} ({e.reason}); "
+                                 f"samna's JSON is UTF-8: save it as UTF-8"]) from None
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+def _too_deep(text: str, limit: int = 100) -> str:
+    "Where `text` first nests arrays and objects more than `limit` deep ('' if it never does)."
+    blank = _STRING.sub(lambda m: " " * len(m.group()), text)      # same positions, no brackets inside strings
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", blank):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > limit: return "at line {} column {}".format(*_line_col(text, m.start()))
+    return ""
+
+def _parse(text: str, what: str, **kw):
+    "json.loads(text, **kw), every failure a ConfigError that says where."
+    try: return json.loads(text, **kw)
+    except json.JSONDecodeError as e: raise ConfigError(what, [f"malformed JSON: {e}"]) from None
+    except RecursionError:
+        raise ConfigError(what, [f"arrays and objects are nested too deeply for Python's JSON reader (more than 100 "
+                                 f"levels {_too_deep(text)}); samna's layout nests 11"]) from None
+    except ValueError as e:       # the only other one: Python's limit on the digits of an integer
+        limit = sys.get_int_max_str_digits()
+        m = re.search(r"\d{%d,}" % (limit + 1), text) if limit else None
+        if m is None: raise ConfigError(what, [f"unreadable JSON: {e}"]) from None
+        line, col = _line_col(text, m.start())
+        raise ConfigError(what, [f"an integer of {len(m.group())} digits at line {line} column {col}: Python reads "
+                                 f"integers of at most {limit} digits, and no field of samna's layout has more than 10"]) from None
+
+# %% ../nbs/09_config.ipynb #0a5ba820
+_VALUE_N = re.compile(r"value(\d+)")
+_ENTRY = object()     # inside a parameter map entry {"key": ..., "value": ...}
+
+def _object_path(cls: type, tree: dict, segs: tuple) -> str:
+    "The object path of the JSON location `segs` (keys and indices from the outermost object), as far as samna's layout names it."
+    if not segs or segs[0] != "value0": return ""
+    out, codec, node = "", _Obj(cls), tree["value0"]
+    for s in segs[1:]:
+        m = _VALUE_N.fullmatch(s) if type(s) is str else None
+        if isinstance(codec, _Obj):
+            f = next((f for f in codec.cls._json_fields if s in (f.key, *f.alt)), None)
+            if f is None: break
+            out, codec = _join(out, f.attr), f.codec
+        elif m and (isinstance(codec, _Neurons) or type(codec) is _Fixed):
+            out += f"[{m.group(1)}]"
+            codec = _Obj(Dynapse2Neuron) if isinstance(codec, _Neurons) else codec.item
+        elif type(s) is int and isinstance(codec, _Array): out, codec = out + f"[{s}]", codec.item
+        elif type(s) is int and isinstance(codec, _PMap):
+            entry = node[s] if type(node) is list and s < len(node) else None
+            name = entry.get("key") if type(entry) is dict else None
+            out, codec = out + (f"[{_key_repr(name)}]" if type(name) is str else f"[{s}]"), _ENTRY
+        elif codec is _ENTRY and s == "value": codec = _Obj(Dynapse2Parameter)
+        else: break
+        try: node = node[s]
+        except (KeyError, IndexError, TypeError): node = None
+    return out
+
+def _json_path(segs: tuple) -> str:
+    "`value0.chips[0].cores.value1` from ('value0', 'chips', 0, 'cores', 'value1')."
+    return (segs[0] + "".join(f"[{s}]" if type(s) is int else _jkey(s) for s in segs[1:])) if segs else ""
+
+def _duplicate_keys(text: str, cls: type) -> list[str]:
+    "A problem for each key given more than once in one JSON object of `text` (a second, slower parse)."
+    found = {}
+    def pairs(kv: list) -> dict:
+        d = dict(kv)
+        if len(d) != len(kv): found[id(d)] = (d, [(k, n) for k, n in Counter(k for k, _ in kv).items() if n > 1])
+        return d
+    try: tree = json.loads(text, object_pairs_hook=pairs)
+    except RecursionError: return [f"arrays and objects are nested too deeply to check for duplicate keys {_too_deep(text)}"]
+    out, stack = [], [(tree, ())]
+    while stack and found:
+        node, segs = stack.pop()
+        if type(node) is dict:
+            for k, n in found.pop(id(node), (None, ()))[1]:
+                where, jpath = _object_path(cls, tree, segs + (k,)) or "value0", _json_path(segs + (k,))
+                out.append(f"{where}: the key {_key_repr(k)} appears {n} times in one JSON object; readers disagree on "
+                           f"which one counts (Python's keeps the last, others the first): keep one"
+                           + ("" if jpath == where else f" [JSON path: {jpath}]"))
+            items = node.items()
+        else: items = enumerate(node)
+        stack += reversed([(v, segs + (k,)) for k, v in items if type(v) in (dict, list)])
+    return out
+
+# %% ../nbs/09_config.ipynb #c4470931
+_READABLE = (Dynapse2Configuration, Dynapse2Chip, Dynapse2Core, Dynapse2Neuron, Dynapse2Synapse, Dynapse2Destination,
+             NormalGridEvent, Dynapse2Parameter, CoreSadcEnables, ChipSadcEnables, DvsInterface, Bioamps, Vec2, Vec2Unsigned)
+
+def _read(data, cls: type | None, n_neurons: int | None, source: str):
     cls = Dynapse2Configuration if cls is None else cls
-    if not (isinstance(cls, type) and hasattr(cls, "_json_fields")):
-        raise TypeError(f"cls = {_show(cls)}: expected one of the samna classes of this module, e.g. Dynapse2Configuration")
+    if not (isinstance(cls, type) and cls in _READABLE):
+        raise TypeError(f"cls = {_show(cls)}: expected one of the samna classes of this module: "
+                        f"{', '.join(c.__name__ for c in _READABLE)}")
     if n_neurons is not None and (isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or not 1 <= n_neurons <= N_NEURONS):
         raise ValueError(f"n_neurons = {_show(n_neurons)}: expected 1..{N_NEURONS}, or None for any count")
-    if not isinstance(text, (str, bytes, bytearray)): raise TypeError(f"text = {_show(text)}: expected the JSON text (str)")
+    if not isinstance(data, (str, bytes, bytearray)):
+        raise TypeError(f"text = {_show(data)}: expected the JSON text (str, or UTF-8 bytes)")
     what = f"cannot read {source} as a {cls.__name__} (nothing was loaded)"
+    text = _text_of(data, what)
     gc_was_on = gc.isenabled()
     gc.disable()      # the parse allocates ~10^6 dicts that cannot form cycles: the cyclic GC only costs time here
     try:
-        try: j = json.loads(text)
-        except json.JSONDecodeError as e: raise ConfigError(what, [f"malformed JSON: {e}"]) from None
+        j = _parse(text, what)
         if type(j) is not dict or list(j) != ["value0"]:
             raise ConfigError(what, ['the outermost JSON value must be {"value0": {...}} (samna\'s wrapper), got '
                                      + _show(list(j) if type(j) is dict else j, True)])
         ctx = _Ctx(n_neurons)
-        obj = _load_obj(cls, j["value0"], "", ctx)
+        ctx.keys = 1                      # the wrapper's "value0"
+        obj = _load_obj(cls, j["value0"], _At(), ctx)
+        if ctx.count or ctx.exact or text.count(":") != ctx.keys:
+            dups = _duplicate_keys(text, cls)
+            ctx.problems[:0] = dups[:KEPT_PROBLEMS]; del ctx.problems[KEPT_PROBLEMS:]; ctx.count += len(dups)
         ctx.raise_if_any(what)
         return obj
     finally:
         if gc_was_on: gc.enable()
 
-def from_json(text: str, cls: type | None = None, *, n_neurons: int | None = N_NEURONS):
+def from_json(text: str | bytes, # samna's JSON text (or its UTF-8 bytes)
+              cls: type | None = None, # the class to read (default Dynapse2Configuration), e.g. Dynapse2Destination
+              *, n_neurons: int | None = N_NEURONS, # neurons per core; None accepts a reduced configuration (1..256)
+             ): # an instance of `cls`; every problem of the text raises one ConfigError
     "Read samna's JSON `text` as a `cls` (default Dynapse2Configuration); all problems raise one ConfigError."
     return _read(text, cls, n_neurons, "the JSON text")
 
 # %% ../nbs/09_config.ipynb #f320166b
+def _file(path) -> Path:
+    if not isinstance(path, (str, PathLike)): raise TypeError(f"path = {_show(path)}: expected a file path (str or Path)")
+    return Path(path)
+
 def save(obj, path, indent: int | None = 4) -> Path:
-    "Write samna's JSON of `obj` (a Dynapse2Configuration or any part) to `path`; checked before writing."
+    "Write samna's JSON of `obj` (a Dynapse2Configuration or any part) to `path` (UTF-8); checked before writing."
+    path = _file(path)
     text = to_json(obj, indent)
-    path = Path(path)
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     return path
 
 def load(path, cls: type | None = None, *, n_neurons: int | None = N_NEURONS):
     "Read a configuration (or a `cls`) from samna's JSON file `path`; every problem raises one ConfigError."
-    path = Path(path)
-    return _read(path.read_text(), cls, n_neurons, str(path))
+    path = _file(path)
+    return _read(path.read_bytes(), cls, n_neurons, str(path))
 
 # %% ../nbs/09_config.ipynb #6ae3fb38
 def _fmt(v) -> str:

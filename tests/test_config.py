@@ -297,6 +297,7 @@ def test_outer_wrapper_is_required(text):
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="samna classes"): from_json(golden_text(), dict)
+    with pytest.raises(TypeError, match="samna classes"): from_json(golden_text(), C._SynapseView)
     with pytest.raises(ValueError, match="n_neurons = 300"): from_json(golden_text(), n_neurons=300)
     with pytest.raises(TypeError, match="JSON text"): from_json({"value0": {}})
     with pytest.raises(TypeError, match="samna structure"): to_json({"chips": []})
@@ -312,7 +313,8 @@ def neuron_j(j, k=0, n=0): return core_j(j, k)["neurons"][f"value{n}"]
 def test_wrong_counts():
     j = golden_json(); del neuron_j(j, 1, 1)["synapses"]["value63"]
     assert read_error(j).problems == [
-        "chips[0].cores[1].neurons[1].synapses: has 63 entries, expected 64 (synapses (CAM entries) per neuron)"]
+        "chips[0].cores[1].neurons[1].synapses: has 63 entries, expected 64 (synapses (CAM entries) per neuron) "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value1.synapses]"]
     j = golden_json(); neuron_j(j)["synapses"]["value64"] = neuron_j(j)["synapses"]["value0"]
     assert "has 65 entries, expected 64" in str(read_error(j))
     j = golden_json(); neuron_j(j)["destinations"]["value4"] = neuron_j(j)["destinations"]["value0"]
@@ -322,7 +324,7 @@ def test_wrong_counts():
     j = golden_json(); del neuron_j(j)["destinations"]["value0"]["core"]["value3"]
     assert "destinations[0].core: has 3 entries, expected 4 (core mask bits)" in str(read_error(j))
     j = golden_json(); del j["value0"]["chips"][0]["cores"]["value3"]
-    assert read_error(j).problems == ["chips[0].cores: has 3 entries, expected 4 (cores per chip)"]
+    assert read_error(j).problems == ["chips[0].cores: has 3 entries, expected 4 (cores per chip) [JSON path: value0.chips[0].cores]"]
     assert "has 2 neurons, expected 256" in str(pytest.raises(ConfigError, from_json, golden_text()).value)
     assert "has 2 neurons, expected 3" in str(pytest.raises(ConfigError, from_json, golden_text(), n_neurons=3).value)
     j = golden_json(); core_j(j)["neurons"] = {}
@@ -352,15 +354,24 @@ def test_value_ranges():
     e = read_error(j)
     assert e.count == 9
     assert set(e.problems) == {
-        "chips[0].cores[1].neurons[1].synapses[3].tag = 5000: outside 0..2047 (11-bit tag)",
-        "chips[0].cores[0].neurons[0].synapses[0].tag = -1: outside 0..2047 (11-bit tag)",
-        "chips[0].cores[0].neurons[1].destinations[2].tag = 2048: outside 0..2047 (11-bit tag)",
-        "chips[0].cores[0].neurons[0].destinations[2].x_hop = 8: outside -7..7 (chip hops)",
-        "chips[0].cores[3].neurons[1].destinations[0].y_hop = -9: outside -7..7 (chip hops)",
-        "chips[0].cores[2].parameters['SOIF_CC_N'].coarse_value = 6: outside 0..5 (coarse code)",
-        "chips[0].cores[2].parameters['SOAD_PWTAU_N'].fine_value = 256: outside 0..255 (fine code)",
-        "chips[0].global_parameters['R2R_BUFFER_CCB'].coarse_value = -1: outside 0..5 (coarse code)",
-        "chips[0].cores[1].monitored_neuron = 256: outside 0..255 (neuron index in the core)"}
+        "chips[0].cores[1].neurons[1].synapses[3].tag = 5000: outside 0..2047 (11-bit tag) "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value1.synapses.value3.tag]",
+        "chips[0].cores[0].neurons[0].synapses[0].tag = -1: outside 0..2047 (11-bit tag) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value0.tag]",
+        "chips[0].cores[0].neurons[1].destinations[2].tag = 2048: outside 0..2047 (11-bit tag) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value1.destinations.value2.tag]",
+        "chips[0].cores[0].neurons[0].destinations[2].x_hop = 8: outside -7..7 (chip hops) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.destinations.value2.xHop]",
+        "chips[0].cores[3].neurons[1].destinations[0].y_hop = -9: outside -7..7 (chip hops) "
+        "[JSON path: value0.chips[0].cores.value3.neurons.value1.destinations.value0.yHop]",
+        "chips[0].cores[2].parameters['SOIF_CC_N'].coarse_value = 6: outside 0..5 (coarse code) "
+        "[JSON path: value0.chips[0].cores.value2.parameters[5].value.coarseValue]",
+        "chips[0].cores[2].parameters['SOAD_PWTAU_N'].fine_value = 256: outside 0..255 (fine code) "
+        "[JSON path: value0.chips[0].cores.value2.parameters[6].value.fineValue]",
+        "chips[0].global_parameters['R2R_BUFFER_CCB'].coarse_value = -1: outside 0..5 (coarse code) "
+        "[JSON path: value0.chips[0].globalParameters[0].value.coarseValue]",
+        "chips[0].cores[1].monitored_neuron = 256: outside 0..255 (neuron index in the core) "
+        "[JSON path: value0.chips[0].cores.value1.monitoredNeuron]"}
 
 
 def test_unknown_dendrite_codes():
@@ -415,13 +426,18 @@ def test_types_missing_and_unexpected_keys():
     j["value0"]["chips"][0]["paramGen0Powerdown"] = "no"
     e = read_error(j)
     assert set(e.problems) == {
-        "chips[0].cores[0].neurons[0].synapses[1].stp = 0: expected true or false",
-        "chips[0].cores[0].neurons[0].synapses[2].tag = 7.0: expected an integer",
-        'chips[0].cores[0].neurons[0].synapses[3].weight[1] = "true": expected true or false',
-        "chips[0].cores[1].neurons[0].destinations[3].core[0] = null: expected true or false",
-        "chips[0].cores[2].neurons[0].latch_so_dc = 1: expected true or false",
-        'chips[0].cores[3]._id = "3": expected an integer',
-        'chips[0].param_gen0_powerdown = "no": expected true or false'}
+        "chips[0].cores[0].neurons[0].synapses[1].stp = 0: expected true or false "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value1.stp]",
+        "chips[0].cores[0].neurons[0].synapses[2].tag = 7.0: expected an integer "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value2.tag]",
+        'chips[0].cores[0].neurons[0].synapses[3].weight[1] = "true": expected true or false '
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value3.weight.value1]",
+        "chips[0].cores[1].neurons[0].destinations[3].core[0] = null: expected true or false "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value0.destinations.value3.core.value0]",
+        "chips[0].cores[2].neurons[0].latch_so_dc = 1: expected true or false "
+        "[JSON path: value0.chips[0].cores.value2.neurons.value0.latchSoDc]",
+        'chips[0].cores[3]._id = "3": expected an integer [JSON path: value0.chips[0].cores.value3._id]',
+        'chips[0].param_gen0_powerdown = "no": expected true or false [JSON path: value0.chips[0].paramGen0Powerdown]'}
     j = golden_json()
     del neuron_j(j)["synapses"]["value5"]["tag"]
     neuron_j(j, 1)["synapses"]["value0"]["color"] = "red"
@@ -430,17 +446,23 @@ def test_types_missing_and_unexpected_keys():
     j["value0"]["chips"][0]["bioamps"]["route"]["value1"] = 17
     e = read_error(j)
     assert set(e.problems) == {
-        "chips[0].cores[0].neurons[0].synapses[5].tag: missing (expected the key 'tag')",
-        "chips[0].cores[1].neurons[0].synapses[0]: unexpected key 'color' in a Dynapse2Synapse",
-        "chips[0].cores[2].neuron_monitoring_on: missing (expected the key 'neuronMonitoringOn')",
-        "chips[0].dvs_if: unexpected key 'zoom' in a DvsInterface",
-        "chips[0].bioamps.route[1] = 17: expected a JSON object (a Dynapse2Destination)"}
+        "chips[0].cores[0].neurons[0].synapses[5].tag: missing (expected the key 'tag') "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value5.tag]",
+        "chips[0].cores[1].neurons[0].synapses[0]: unexpected key 'color' in a Dynapse2Synapse "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value0.synapses.value0.color]",
+        "chips[0].cores[2].neuron_monitoring_on: missing (expected the key 'neuronMonitoringOn') "
+        "[JSON path: value0.chips[0].cores.value2.neuronMonitoringOn]",
+        "chips[0].dvs_if: unexpected key 'zoom' in a DvsInterface [JSON path: value0.chips[0].dvsIf.zoom]",
+        "chips[0].bioamps.route[1] = 17: expected a JSON object (a Dynapse2Destination) "
+        "[JSON path: value0.chips[0].bioamps.route.value1]"}
     j = golden_json(); j["value0"]["chips"] = {}
-    assert read_error(j).problems == ["chips = {object with 0 keys}: expected an array of chips"]
+    assert read_error(j).problems == ["chips = {object with 0 keys}: expected an array of chips [JSON path: value0.chips]"]
     j = golden_json(); j["value0"]["chips"][0]["dvsIf"]["filter"] = {}
-    assert read_error(j).problems == ["chips[0].dvs_if.filter = {object with 0 keys}: expected an array"]
+    assert read_error(j).problems == ["chips[0].dvs_if.filter = {object with 0 keys}: expected an array "
+                                      "[JSON path: value0.chips[0].dvsIf.filter]"]
     j = golden_json(); j["value0"]["chips"][0]["cores"]["value0"]["sadcEnables"]["SoifRefractory"] = True
-    assert read_error(j).problems == ["chips[0].cores[0].sadc_enables.soif_refractory: given twice, as ['SoifRefectory', 'SoifRefractory']"]
+    assert read_error(j).problems == ["chips[0].cores[0].sadc_enables.soif_refractory: given twice, as ['SoifRefectory', "
+                                      "'SoifRefractory'] [JSON path: value0.chips[0].cores.value0.sadcEnables.SoifRefectory]"]
 
 
 def test_regular_and_irregular_neurons_reported_together():
@@ -451,9 +473,12 @@ def test_regular_and_irregular_neurons_reported_together():
     neuron_j(j, 0, 0)["destinations"]["value0"]["xHop"] = 99     # inside the malformed neuron
     e = read_error(j)
     assert set(e.problems) == {
-        "chips[0].cores[0].neurons[0].synapses: has 63 entries, expected 64 (synapses (CAM entries) per neuron)",
-        "chips[0].cores[0].neurons[0].destinations[0].x_hop = 99: outside -7..7 (chip hops)",
-        "chips[0].cores[0].neurons[1].synapses[0].tag = 9999: outside 0..2047 (11-bit tag)"}
+        "chips[0].cores[0].neurons[0].synapses: has 63 entries, expected 64 (synapses (CAM entries) per neuron) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses]",
+        "chips[0].cores[0].neurons[0].destinations[0].x_hop = 99: outside -7..7 (chip hops) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value0.destinations.value0.xHop]",
+        "chips[0].cores[0].neurons[1].synapses[0].tag = 9999: outside 0..2047 (11-bit tag) "
+        "[JSON path: value0.chips[0].cores.value0.neurons.value1.synapses.value0.tag]"}
 
 
 def test_many_problems_are_counted_and_capped():
@@ -465,7 +490,8 @@ def test_many_problems_are_counted_and_capped():
     e = read_error(j)
     assert e.count == 6400 and len(e.problems) == C.KEPT_PROBLEMS
     assert str(e).count("\n") == MAX_LISTED + 1 and str(e).endswith(f"... and {6400 - MAX_LISTED} more")
-    assert e.problems[0] == "chips[0].cores[0].neurons[0].synapses[0].tag = 4096: outside 0..2047 (11-bit tag)"
+    assert e.problems[0] == ("chips[0].cores[0].neurons[0].synapses[0].tag = 4096: outside 0..2047 (11-bit tag) "
+                             "[JSON path: value0.chips[0].cores.value0.neurons.value0.synapses.value0.tag]")
 
 
 def test_huge_integers_are_range_errors():
@@ -533,7 +559,8 @@ def test_write_errors_are_collected_and_nothing_is_written(tmp_path):
     cfg = Dynapse2Configuration.reduced()
     m = cfg.chips[0].cores[3].memory
     m.syn_tag[0, 0], m.syn_dendrite[1, 63], m.dest_y_hop[1, 3], m.dest_tag[0, 2] = 3000, 5, -8, 4000
-    cfg.chips[0].bioamps.route.append(None)
+    cfg.chips[0].bioamps.route[1] = None
+    cfg.chips[0].dvs_if.pixel_destinations.append(Dynapse2Destination())
     del cfg.chips[0].cores[1].parameters["SOIF_GAIN_N"]
     cfg.chips[0].sadc_group_parameters23[1] = "x"
     with pytest.raises(ConfigError) as e:
@@ -544,7 +571,8 @@ def test_write_errors_are_collected_and_nothing_is_written(tmp_path):
         "chips[0].cores[3].neurons[1].synapses[63].dendrite = 5: not a Dendrite code (valid: none=0, ampa=1024, gaba=512, nmda=256, shunt=128)",
         "chips[0].cores[3].neurons[1].destinations[3].y_hop = -8: outside -7..7 (chip hops)",
         "chips[0].cores[3].neurons[0].destinations[2].tag = 4000: outside 0..2047 (11-bit tag)",
-        "chips[0].bioamps.route[2] = None: expected a Dynapse2Destination",
+        "chips[0].bioamps.route[1] = None: expected a Dynapse2Destination",
+        "chips[0].dvs_if.pixel_destinations: has 3 entries, expected 2 (DVS pixel destinations)",
         "chips[0].cores[1].parameters: missing parameters ['SOIF_GAIN_N'] (every name of a core's parameters is required)",
         "chips[0].sadc_group_parameters23[1] = 'x': expected a ParameterMap of group 'sadc_group'"}
     assert "nothing was written" in str(e.value)
@@ -601,3 +629,177 @@ def test_equality_is_empty_diff_on_random_changes():
         d = diff(base, other)
         assert other != base and len(d) == 1 and d[0].startswith(f"chip 0 core {k} neuron {n} synapse {s}: tag ")
         assert from_json(to_json(other), n_neurons=8) == other
+
+
+# ---------------------------------------------------------------- issue 11: no silent wrong answer
+class Pairs(list):
+    "A JSON object given as (key, value) pairs, so a test can write one with a duplicated key."
+
+
+def dumps(node) -> str:
+    "Compact JSON text of a tree whose objects may be `Pairs` (duplicated keys allowed)."
+    if isinstance(node, Pairs): return "{" + ", ".join(f"{json.dumps(k)}: {dumps(v)}" for k, v in node) + "}"
+    if isinstance(node, dict): return "{" + ", ".join(f"{json.dumps(k)}: {dumps(v)}" for k, v in node.items()) + "}"
+    if isinstance(node, list): return "[" + ", ".join(dumps(v) for v in node) + "]"
+    return json.dumps(node)
+
+
+def with_duplicate(j, path, key, value):
+    "A copy of tree `j` where the object at `path` (keys/indices) gets `key` (once more if it has it), with `value`."
+    j = copy.deepcopy(j)
+    node = j
+    for k in path[:-1]: node = node[k]
+    obj = node[path[-1]]
+    node[path[-1]] = Pairs([*obj.items(), *([] if key in obj else [(key, value)]), (key, value)])
+    return dumps(j)
+
+
+SYN3 = ("value0", "chips", 0, "cores", "value1", "neurons", "value1", "synapses", "value3")
+
+
+@pytest.mark.parametrize("path, key, value, obj_path, json_path", [
+    (SYN3, "tag", 7, "chips[0].cores[1].neurons[1].synapses[3].tag",
+     "value0.chips[0].cores.value1.neurons.value1.synapses.value3.tag"),
+    (SYN3, "tag", golden_json()["value0"]["chips"][0]["cores"]["value1"]["neurons"]["value1"]["synapses"]["value3"]["tag"],
+     "chips[0].cores[1].neurons[1].synapses[3].tag", "value0.chips[0].cores.value1.neurons.value1.synapses.value3.tag"),
+    (("value0", "chips", 0, "cores", "value2", "parameters", 5, "value"), "coarseValue", 1,
+     "chips[0].cores[2].parameters['SOIF_CC_N'].coarse_value", "value0.chips[0].cores.value2.parameters[5].value.coarseValue"),
+    (("value0", "chips", 0, "cores", "value0", "neurons"), "value1", {}, "chips[0].cores[0].neurons[1]",
+     "value0.chips[0].cores.value0.neurons.value1"),
+    (("value0", "chips", 0), "paramGen0Powerdown", True, "chips[0].param_gen0_powerdown", "value0.chips[0].paramGen0Powerdown"),
+    (("value0", "chips", 0, "dvsIf"), "zoom", 1, "chips[0].dvs_if", 'value0.chips[0].dvsIf.zoom'),
+], ids=["synapse tag", "synapse tag, same value", "parameter code", "neuron", "chip flag", "unknown key"])
+def test_duplicate_keys_are_refused(path, key, value, obj_path, json_path):
+    "A key given twice in one object is refused (even with the same value), named by both paths."
+    text = with_duplicate(golden_json(), path, key, value)
+    e = pytest.raises(ConfigError, from_json, text, n_neurons=None).value
+    dup = [p for p in e.problems if "appears 2 times" in p]
+    assert len(dup) == 1, e.problems
+    assert dup[0].startswith(obj_path) and dup[0].endswith(f"[JSON path: {json_path}]"), dup[0]
+
+
+def test_duplicate_wrapper_key_is_refused():
+    text = golden_text()
+    e = pytest.raises(ConfigError, from_json, '{"value0": 1, ' + text[1:], n_neurons=None).value
+    assert e.count == 1 and "the key 'value0' appears 2 times" in e.problems[0]
+    d = to_json(Dynapse2Destination(tag=5), None)
+    e = pytest.raises(ConfigError, from_json, d[:-2] + ', "tag": 6}}', Dynapse2Destination).value
+    assert e.problems == ["tag: the key 'tag' appears 2 times in one JSON object; readers disagree on which one "
+                          "counts (Python's keeps the last, others the first): keep one [JSON path: value0.tag]"]
+
+
+@pytest.mark.parametrize("key, n, path, what", [
+    ("channelParameters", 80, "chips[0].bioamps.channel_parameters", "has 80 entries, expected 8 (bio-amplifier channels)"),
+    ("route", 3, "chips[0].bioamps.route", "has 3 entries, expected 2 (bio-amplifier routes)"),
+    ("sadcGroupParameters01", 30, "chips[0].sadc_group_parameters01", "has 30 entries, expected 3 (SADC groups)"),
+    ("sadcGroupParameters23", 2, "chips[0].sadc_group_parameters23", "has 2 entries, expected 3 (SADC groups)"),
+    ("pixelDestinations", 20, "chips[0].dvs_if.pixel_destinations", "has 20 entries, expected 2 (DVS pixel destinations)"),
+])
+def test_fixed_size_blocks_have_samna_sizes(key, n, path, what):
+    "{valueN} blocks are samna's fixed-size arrays: only the golden file's count is read."
+    j = golden_json(); chip = j["value0"]["chips"][0]
+    parent = chip["bioamps"] if key in ("channelParameters", "route") else chip["dvsIf"] if key == "pixelDestinations" else chip
+    first = parent[key]["value0"]
+    parent[key] = {f"value{i}": copy.deepcopy(first) for i in range(n)}
+    jkey = {"channelParameters": "bioamps.channelParameters", "route": "bioamps.route",
+            "pixelDestinations": "dvsIf.pixelDestinations"}.get(key, key)
+    assert read_error(j).problems == [f"{path}: {what} [JSON path: value0.chips[0].{jkey}]"]
+
+
+def test_fixed_sizes_on_assignment_and_write():
+    cfg = Dynapse2Configuration.reduced()
+    chip = cfg.chips[0]
+    with pytest.raises(ValueError, match=r"route: has 3 entries, expected 2 \(bio-amplifier routes\)"):
+        chip.bioamps.route = [Dynapse2Destination()] * 3
+    with pytest.raises(ValueError, match=r"has 4 entries, expected 3 \(SADC groups\)"):
+        chip.sadc_group_parameters01 = [C.ParameterMap.default("sadc_group")] * 4
+    chip.dvs_if.pixel_destinations.append(Dynapse2Destination())
+    with pytest.raises(ConfigError, match=r"chips\[0\].dvs_if.pixel_destinations: has 3 entries, expected 2"):
+        to_json(cfg)
+
+
+def test_deep_nesting_is_a_config_error():
+    for text in ('{"value0": ' + "[" * 100_000 + "]" * 100_000 + "}", "[" * 100_000 + "]" * 100_000):
+        e = pytest.raises(ConfigError, from_json, text).value
+        assert "nested too deeply" in str(e)
+    j = golden_json(); deep = []
+    for _ in range(900): deep = [deep]          # readable by json.loads, too deep for a message's json.dumps
+    j["value0"]["chips"][0]["paramGen0Powerdown"] = deep
+    text = json.dumps(j)
+    e = pytest.raises(ConfigError, from_json, text, n_neurons=None).value
+    assert e.problems[0].startswith("chips[0].param_gen0_powerdown = [[[") and "expected true or false" in e.problems[0]
+
+
+def test_huge_integer_text_is_a_config_error():
+    text = golden_text().replace('"tag": 1029', '"tag": ' + "9" * 5000, 1)
+    e = pytest.raises(ConfigError, from_json, text, n_neurons=None).value
+    line = golden_text()[:golden_text().index('"tag": 1029')].count("\n") + 1
+    assert e.count == 1 and "an integer of 5000 digits" in e.problems[0] and f"line {line} column" in e.problems[0]
+    with pytest.raises(ValueError, match="tag = <an integer of 5001 digits>: outside 0..2047"):
+        Dynapse2Synapse(tag=10**5000)
+
+
+def test_encodings(tmp_path):
+    "UTF-8 (with or without a byte-order mark) is read; UTF-16/32 and invalid UTF-8 are refused by a ConfigError."
+    text = golden_text()
+    ref = from_json(text, n_neurons=None)
+    p = tmp_path / "c.json"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load(p, n_neurons=None) == ref
+    assert from_json("\ufeff" + text, n_neurons=None) == ref
+    assert from_json(text.encode(), n_neurons=None) == ref
+    for enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        p.write_bytes(text.encode(enc))
+        e = pytest.raises(ConfigError, load, p, n_neurons=None).value
+        assert e.count == 1 and f"encoded as {enc.upper()[:6]}" in e.problems[0] and "save it as UTF-8" in e.problems[0]
+    bad = text.encode().replace(b'"tag": 1029', b'"tag": \xff1029', 1)
+    p.write_bytes(bad)
+    e = pytest.raises(ConfigError, load, p, n_neurons=None).value
+    at = bad.index(b"\xff")
+    line, column = bad[:at].count(b"\n") + 1, at - bad.rfind(b"\n", 0, at)
+    assert e.count == 1 and f"not UTF-8: byte 0xff at line {line} column {column}" in e.problems[0]
+    with pytest.raises(TypeError, match="path = 5: expected a file path"): load(5)
+
+
+def test_non_finite_numbers_are_refused():
+    j = golden_json(); j["value0"]["chips"][0]["dvsIf"]["filter"] = [1, {"a": [float("nan")]}]
+    e = pytest.raises(ConfigError, from_json, json.dumps(j), n_neurons=None).value
+    assert e.problems == ["chips[0].dvs_if.filter[1]['a'][0] = NaN: not a finite number (NaN and Infinity are not JSON) "
+                          "[JSON path: value0.chips[0].dvsIf.filter[1].a[0]]"]
+    j = golden_json(); j["value0"]["chips"][0]["dvsIf"]["filter"] = [1, {"a:b": ["x:y"]}]
+    assert from_json(json.dumps(j), n_neurons=None).chips[0].dvs_if.filter == [1, {"a:b": ["x:y"]}]
+
+
+def test_errors_name_the_path_in_the_file():
+    "Each problem names the object path and the JSON path (keys and indices as in the file)."
+    cfg = Dynapse2Configuration.reduced(n_neurons=20)
+    j = json.loads(to_json(cfg))
+    core1 = j["value0"]["chips"][0]["cores"]["value1"]
+    core1["neurons"]["value17"]["synapses"]["value3"]["tag"] = 5000
+    core1["neurons"]["value17"]["destinations"]["value2"]["core"]["value1"] = 1
+    core1["neurons"]["value4"]["latchSoDc"] = None
+    core1["parameters"][5]["value"]["coarseValue"] = 6
+    core1["parameters"][6]["key"] = "SOIF_NOPE"
+    del core1["sadcEnables"]["SoifMem"]
+    core1["sadcEnables"]["soif mem"] = True
+    j["value0"]["chips"][0]["bioamps"]["route"]["value1"]["xHop"] = -8
+    e = read_error(j)
+    assert set(e.problems) == {
+        "chips[0].cores[1].neurons[17].synapses[3].tag = 5000: outside 0..2047 (11-bit tag) "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value17.synapses.value3.tag]",
+        "chips[0].cores[1].neurons[17].destinations[2].core[1] = 1: expected true or false "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value17.destinations.value2.core.value1]",
+        "chips[0].cores[1].neurons[4].latch_so_dc = null: expected true or false "
+        "[JSON path: value0.chips[0].cores.value1.neurons.value4.latchSoDc]",
+        "chips[0].cores[1].parameters['SOIF_CC_N'].coarse_value = 6: outside 0..5 (coarse code) "
+        "[JSON path: value0.chips[0].cores.value1.parameters[5].value.coarseValue]",
+        "chips[0].cores[1].parameters['SOIF_NOPE']: unknown parameter 'SOIF_NOPE' for a core's parameters; "
+        "did you mean SOIF_DC_P, SOIF_CC_N, SOIF_REFR_N? [JSON path: value0.chips[0].cores.value1.parameters[6].key]",
+        "chips[0].cores[1].parameters: missing parameters ['SOAD_PWTAU_N'] (every name of a core's parameters is "
+        "required) [JSON path: value0.chips[0].cores.value1.parameters]",
+        "chips[0].cores[1].sadc_enables.soif_mem: missing (expected the key 'SoifMem') "
+        "[JSON path: value0.chips[0].cores.value1.sadcEnables.SoifMem]",
+        "chips[0].cores[1].sadc_enables: unexpected key 'soif mem' in a CoreSadcEnables "
+        "[JSON path: value0.chips[0].cores.value1.sadcEnables[\"soif mem\"]]",
+        "chips[0].bioamps.route[1].x_hop = -8: outside -7..7 (chip hops) "
+        "[JSON path: value0.chips[0].bioamps.route.value1.xHop]"}
