@@ -11,6 +11,7 @@ Modules:
 - `dynapse_nb.limits`: The board's budgets -- neurons per core, tags, CAM, SRAM and hops -- checked in one place, and the one error type that lists every problem at once.
 - `dynapse_nb.mapping`: Network graph -> spec: neurons placed on cores, one set of currents per core, float weights, capacity checks.
 - `dynapse_nb.nn`: The module shell: `LinearJax`, `Sequential`, input checks and the computational graph that the mapper reads.
+- `dynapse_nb.parameters`: Time constants, gain ratios, pulse widths and thresholds instead of currents -- converted to the simulator's currents with the chip's physics, and back.
 - `dynapse_nb.pipeline`: One network on three targets -- the float simulation, the quantized network, a (virtual) board -- run the same way, with tuning factors on Iscale, Ispkthr and Itau_mem, and compared.
 - `dynapse_nb.plots`: Rasters, current traces, the model-response figures of the tutorials, and the views the widget panels redraw.
 - `dynapse_nb.quantize`: Float weights -> four base weight currents per core and a 4-bit mask per connection.

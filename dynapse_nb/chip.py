@@ -29,10 +29,10 @@ import numpy as np
 # %% auto #0
 __all__ = ['N_CHIPS', 'N_CORES', 'N_NEURONS', 'NEURONS_PER_CHIP', 'N_CAM', 'N_SRAM', 'N_TAGS', 'MAX_TAG', 'MAX_HOP', 'MAX_CHIPS',
            'N_WEIGHT_BITS', 'N_BASE_WEIGHTS', 'N_COARSE', 'N_FINE', 'DT_FPGA', 'SYNAPSE_TYPES', 'EXCITATORY',
-           'INHIBITORY', 'FPGA_POSITION', 'MONITOR_HOP', 'IO', 'KAPPA_N', 'KAPPA_P', 'UT', 'VTH', 'CAPACITANCES',
-           'LAYOUT', 'BIASES', 'CURRENT_TO_BIAS', 'BIAS_TO_CURRENT', 'BIAS_TYPES', 'Dendrite', 'synapse_sign',
-           'chip_position', 'chip_hops', 'destination_code', 'destination_fields', 'kappa', 'thermal_voltage', 'Bias',
-           'bias', 'bias_table']
+           'INHIBITORY', 'FPGA_POSITION', 'MONITOR_HOP', 'IO', 'OFF_CURRENTS', 'KAPPA_N', 'KAPPA_P', 'UT', 'VTH',
+           'CAPACITANCES', 'LAYOUT', 'BIASES', 'CURRENT_TO_BIAS', 'BIAS_TO_CURRENT', 'BIAS_TYPES', 'Dendrite',
+           'synapse_sign', 'chip_position', 'chip_hops', 'destination_code', 'destination_fields', 'kappa',
+           'thermal_voltage', 'Bias', 'bias', 'bias_table']
 
 # %% ../nbs/00_chip.ipynb #4b962aee
 N_CHIPS = 4            # chips on one Dynap-SE2 stack board (the default board)
@@ -114,6 +114,7 @@ def destination_fields(code):
 
 # %% ../nbs/00_chip.ipynb #ea2d7ce8
 IO = 5e-13        # A, dark current: floor of every current and reset value of Imem
+OFF_CURRENTS = ("Idc", "If_nmda", "Iw_ahp")   # circuits a current <= IO switches off (their default is IO)
 KAPPA_N = 0.75    # subthreshold slope, n-FET
 KAPPA_P = 0.66    # subthreshold slope, p-FET
 UT = 0.025        # V, thermal voltage at room temperature (kT/q)

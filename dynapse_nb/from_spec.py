@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .chip import CURRENT_TO_BIAS, IO, MONITOR_HOP, N_CHIPS, N_CORES, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite
+from .chip import (CURRENT_TO_BIAS, IO, MONITOR_HOP, N_CHIPS, N_CORES, N_WEIGHT_BITS, OFF_CURRENTS,
+                             SYNAPSE_TYPES, Dendrite)
 from .limits import (cam_problems, check_core_map, check_n_chips, core_problems, hop_problems, hop_table,
                                show_value as _show, sram_problems, tag_problems)
 from .biasgen import BiasSaturationWarning, bias_range, current_to_code, saturation_table
@@ -64,7 +65,7 @@ def bias_codes(currents: dict, # spec current -> one value per core (A)
         v = np.atleast_1d(np.asarray(currents[name], dtype=np.float64))
         for b in biases:
             lo, hi = bias_range(b)
-            off = v <= IO
+            off = (v <= IO) & (name in OFF_CURRENTS)
             bad = ~np.isfinite(v) | (v < 0)
             beyond = ~bad & ~off & ((v < lo) | (v > hi))
             for c in np.flatnonzero(bad | (beyond if strict else False)):

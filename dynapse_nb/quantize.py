@@ -14,7 +14,7 @@ solve directly: for fixed currents the best mask of each weight is simply its ne
 the best currents are a 4-unknown non-negative least-squares problem. Alternating the two from several starts,
 then snapping the currents to values the bias generator can really produce, gets within a few percent of the
 best any 4-bit scheme can do, deterministically and in milliseconds (`benchmarks/bench_quant.py`: about
-13 times lower error than the reference on a 256 x 256 matrix, 0.1 s instead of 74 s).
+13 times lower error than Rockpool's autoencoder on a 256 x 256 matrix, 0.1 s instead of 74 s).
 
 Docs: https://dynapse-nb.github.io/dynapse_nb/quantize.html.md"""
 
