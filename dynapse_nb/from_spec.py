@@ -42,8 +42,9 @@ from .config import (LATCHES, ConfigError, Dynapse2Chip, Dynapse2Configuration, 
                                Dynapse2Neuron)
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'QUANTIZED_KEYS', 'spec_biases', 'bias_codes', 'SpecArrays', 'connection_dendrites', 'spec_model',
-           'check_spec', 'Placement', 'placement', 'check_board', 'config_from_specification']
+__all__ = ['SPEC_KEYS', 'QUANTIZED_KEYS', 'SPEC_FIELDS', 'spec_biases', 'bias_codes', 'SpecArrays', 'connection_dendrites',
+           'spec_model', 'check_spec', 'Placement', 'placement', 'check_board', 'check_spec_keys',
+           'config_from_specification']
 
 # %% ../nbs/09z_from_spec.ipynb #240c2296
 def spec_biases(synapse_model) -> dict[str, tuple[str, ...]]:
@@ -293,15 +294,22 @@ def _input_channel_map(s: SpecArrays, p: Placement, n_chips: int) -> dict[int, l
     return out
 
 # %% ../nbs/09z_from_spec.ipynb #170c1a3f
-def _warn_current_typos(spec: dict):
-    "Other spec keys are ignored (the original tutorial's call shape splats the whole spec), but one that looks like a misspelt current warns."
-    known = set(CURRENT_TO_BIAS) | {c for m in SYNAPSE_MODELS.values() for c in m.currents}
+SPEC_FIELDS = ("mapped_graph", "weights_in", "weights_rec", "syn_types_in", "syn_types_rec", "Iscale", "dt",
+               "synapse_model", "n_cluster", "core_map", "n_neuron", "n_in", "n_chips", "populations", "unclustered",
+               "clustering_report", "sign_in", "sign_rec", "quantization_loss", "quantization_nmse",
+               "quantization_report", "quantized_Iscale")    # the keys the mapper and the quantizer write
+
+def check_spec_keys(spec: dict, who: str = "config_from_specification"):
+    """Other spec keys are ignored (the original tutorial's call shape splats the whole spec), but not silently: an
+    unknown key warns, naming the nearest known key when there is one (`weights_recc`, `Iscal`, `itau_mem`)."""
+    known = set(SPEC_FIELDS) | set(CURRENT_TO_BIAS) | {c for m in SYNAPSE_MODELS.values() for c in m.currents}
+    lower = {k.lower(): k for k in known}
     for k in spec:
-        if isinstance(k, str) and k.startswith("I") and k not in known and k not in ("Iscale",):
-            close = difflib.get_close_matches(k, sorted(known), n=1, cutoff=0.75)
-            if close:
-                warnings.warn(f"config_from_specification ignores spec key {k!r}; did you mean {close[0]!r}?",
-                              stacklevel=3)
+        if k in known: continue
+        close = ([lower[str(k).lower()]] if str(k).lower() in lower else
+                 difflib.get_close_matches(str(k), sorted(known), n=1, cutoff=0.75))
+        warnings.warn(f"{who} ignores spec key {k!r}" + (f"; did you mean {close[0]!r}?" if close else
+                      " (not a key of the mapper's or the quantizer's spec)"), stacklevel=3)
 
 def config_from_specification(n_chips: int | None = None, # chips on the board (default: the spec's, else 4)
                               strict: bool = False, # raise instead of saturating currents the chip cannot make
@@ -309,7 +317,7 @@ def config_from_specification(n_chips: int | None = None, # chips on the board (
                              ) -> dict: # {"config": Dynapse2Configuration, "input_channel_map": {channel: [destination]}}
     "The configuration of the board for the mapper's spec, and the map of input channels to destinations."
     n_chips = check_n_chips(spec.get("n_chips", N_CHIPS) if n_chips is None else n_chips)
-    _warn_current_typos(spec)
+    check_spec_keys(spec)
     s = check_spec(spec)
     p = placement(s)
     check_board(s, p, n_chips)

@@ -30,8 +30,8 @@ from .nn import LinearJax, Sequential
 from .dynapsim import DEFAULT_ISCALE, DEFAULT_SYNAPSE_MODEL, DynapSim, SynapseModel, get_synapse_model
 from .quantize import BASE_WEIGHT_NAMES, dequantize
 from .config import LATCHES, ConfigError, Dynapse2Configuration, Dynapse2Destination, validate
-from .from_spec import (QUANTIZED_KEYS, SPEC_KEYS, SpecArrays, bias_codes, check_spec, spec_biases,
-                                  spec_model)
+from .from_spec import (QUANTIZED_KEYS, SPEC_KEYS, SpecArrays, bias_codes, check_spec, check_spec_keys,
+                                  spec_biases, spec_model)
 
 # %% auto #0
 __all__ = ['UnreachedSynapseWarning', 'ReadNetwork', 'check_channel_map', 'read_config', 'dynapsim_net_from_config',
@@ -262,6 +262,7 @@ def dynapsim_net_from_config(config: Dynapse2Configuration, input_channel_map: d
 # %% ../nbs/10_readback.ipynb #6f96cfc6
 def dynapsim_net_from_spec(percent_mismatch=None, rng_key=None, **spec):
     "The simulator of a spec; after `quantize`, the quantized network with the currents the biases really give."
+    check_spec_keys(spec, "dynapsim_net_from_spec")
     missing = [k for k in SPEC_KEYS if k not in spec]
     if missing: raise KeyError(f"the specification has no {', '.join(map(repr, missing))}: pass the mapper's spec")
     Iscale, dt = spec.get("Iscale", DEFAULT_ISCALE), spec.get("dt", 1e-3)
