@@ -245,7 +245,8 @@ class VirtualBoard:
                 raise ValueError(f"temperature must be None or a temperature in kelvin > 0 (e.g. 300), got {temperature!r}")
         n_chips = check_n_chips(n_chips)
         self.rng_key, self.percent_mismatch, self.temperature = rng_key, pm, temperature
-        self.dt, self._dt_us = float(dt), _whole_us("dt", dt)
+        self._dt_us = _whole_us("dt", dt)
+        self.dt = float(dt)
         self.synapse_model, self.n_chips = FOUR, n_chips     # the chip's synapses, always
         self.config_serial = 0        # counts applied configurations (DynapseSamna checks that its own is on)
         self._idle_steps = max(1, round(_whole_us("idle_time", idle_time) / self._dt_us))
