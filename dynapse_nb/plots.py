@@ -537,8 +537,10 @@ class QuantView:
                  fig: Figure, # the (empty) figure to lay out
                  n_cores: int, # cores in use
                 ):
-        gs = fig.add_gridspec(3, 2, width_ratios=(3.2, 1), hspace=0.6, wspace=0.3, left=0.07, right=0.97,
-                              top=0.88, bottom=0.1)
+        # right and bottom margins hold the base-current axis' tick labels and its legend inside the figure
+        # (a panel's PNG is drawn without bbox_inches='tight', so what is outside the figure is cut off)
+        gs = fig.add_gridspec(3, 2, width_ratios=(3.2, 1), hspace=0.6, wspace=0.3, left=0.07, right=0.9,
+                              top=0.88, bottom=0.15)
         self.fig, self.n_cores = fig, n_cores
         self.axes = [fig.add_subplot(gs[i, 0]) for i in range(3)]
         z = np.zeros((1, 1))
