@@ -38,7 +38,7 @@ import numpy as np
 from fastcore.basics import patch
 
 from .chip import (CURRENT_TO_BIAS, DT_FPGA, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, SYNAPSE_TYPES,
-                             Dendrite, destination_fields, thermal_voltage)
+                             Dendrite, destination_fields, is_monitor_route, signed_synapse, thermal_voltage)
 from .limits import check_n_chips, hop_table, listing
 from .nn import Sequential
 from .dynapsim import FOUR, as_key, check_percent_mismatch
@@ -155,7 +155,7 @@ class Board(Protocol):
 # %% ../nbs/11_board.ipynb #6034b93f
 def _is_monitor(mem) -> np.ndarray:
     "(neurons, SRAM) bool: the SRAM entry is a monitor route (all cores, MONITOR_HOP)."
-    return mem.dest_core.all(-1) & (mem.dest_x_hop == MONITOR_HOP[0]) & (mem.dest_y_hop == MONITOR_HOP[1])
+    return is_monitor_route(mem.dest_core, mem.dest_x_hop, mem.dest_y_hop)
 
 def check_fits(config: Dynapse2Configuration, n_chips: int = N_CHIPS) -> None:
     "Raise one ConfigError listing why `config` does not fit a board of `n_chips` chips (chips, ranges, routes)."
@@ -248,7 +248,7 @@ class VirtualBoard:
         self._dt_us = _whole_us("dt", dt)
         self.dt = float(dt)
         self.synapse_model, self.n_chips = FOUR, n_chips     # the chip's synapses, always
-        self.config_serial = 0        # counts applied configurations (DynapseSamna checks that its own is on)
+        self.config_serial, self.config = 0, None   # applied configurations: DynapseSamna checks its own is on
         self._idle_steps = max(1, round(_whole_us("idle_time", idle_time) / self._dt_us))
         self.closed, self._step, self.net, self._state = False, 0, None, None
         self._routes, self._partial, self.n_in, self.n_neurons, self.monitor = {}, [], 0, 0, []
@@ -294,7 +294,7 @@ def apply_configuration(self: VirtualBoard, config: Dynapse2Configuration) -> No
     "Check that `config` fits, build the network it programs (with the board's mismatch and temperature), rest."
     self._check_open()
     check_fits(config, self.n_chips)
-    self.config_serial += 1
+    self.config_serial, self.config = self.config_serial + 1, config
     mons, used = _monitors(config)
     self.net, self._routes, self._partial = None, {}, []
     self.n_in, self.n_neurons, self.monitor = 0, 0, []
@@ -381,7 +381,7 @@ def _inputs(self: VirtualBoard):
             W = np.concatenate(([lin.weight] if lin is not None else []) + [p[0][None] for p in parts])
             sts = ([(lin.weight, lin.syn_types)] if lin is not None else []) + [(p[0][None], None if p[1] is None else p[1][None]) for p in parts]
             if all(s is None for _, s in sts) or not self.synapse_model.typed_connections: ST = None
-            else: ST = np.concatenate([np.where(w < 0, 2, 0) if s is None else s for w, s in sts])
+            else: ST = np.concatenate([signed_synapse(w) if s is None else s for w, s in sts])
         self._W_jax = (jnp.asarray(W), ST)
     return self._W_jax
 
@@ -482,7 +482,7 @@ class SamnaBoard:
                                     "(e.g. Dynapse2Stack.bit from SynSense), or None if the FPGA is already configured")
         self.device_info, self.bitfile = device_info, bitfile
         self.n_chips = None if n_chips is None else check_n_chips(n_chips)
-        self.config_serial = 0
+        self.config_serial, self.config = 0, None
         self.settle_time, self.timeout = float(settle_time), float(timeout)
         self.closed, self._dev, self._model, self._kept = False, None, None, []
 
@@ -512,7 +512,7 @@ class SamnaBoard:
         self._device()
         check_fits(config, self.n_chips)
         self._model.apply_configuration(to_samna(config, self._samna.dynapse2.Dynapse2Configuration))
-        self.config_serial += 1
+        self.config_serial, self.config = self.config_serial + 1, config
         time.sleep(self.settle_time)
 
     def write_events(self, events) -> None:
@@ -758,11 +758,13 @@ def __call__(self: DynapseSamna, raster, record: bool = True):
     "Run `raster` (T, n_in) or (B, T, n_in) on the board -> (out (T, N) or (B, T, N), state, rec)."
     if getattr(self.board, "closed", False): raise BoardClosedError("the board is closed; use an open board")
     counts = _check_raster(raster, self.shape[0])
-    if getattr(self.board, "config_serial", None) != self._serial:
-        warnings.warn("DynapseSamna: the board was programmed with another configuration since this object configured "
-                      "it (by calibrate_iscale or another DynapseSamna); applying this object's configuration again",
-                      stacklevel=2)
-        self.board.apply_configuration(self.config)
+    if getattr(self.board, "config_serial", None) != self._serial:     # someone programmed the board since
+        on_board = getattr(self.board, "config", None)
+        if on_board is not self.config and on_board != self.config:
+            warnings.warn("DynapseSamna: the board was programmed with another configuration since this object "
+                          "configured it (by calibrate_iscale or another DynapseSamna); applying this object's "
+                          "configuration again", stacklevel=2)
+            self.board.apply_configuration(self.config)
         self._serial = getattr(self.board, "config_serial", None)
     outs, recs = zip(*(_run(self, c, record) for c in counts))
     out = np.stack(outs)

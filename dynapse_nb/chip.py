@@ -31,8 +31,8 @@ __all__ = ['N_CHIPS', 'N_CORES', 'N_NEURONS', 'NEURONS_PER_CHIP', 'N_CAM', 'N_SR
            'N_WEIGHT_BITS', 'N_BASE_WEIGHTS', 'N_COARSE', 'N_FINE', 'DT_FPGA', 'SYNAPSE_TYPES', 'EXCITATORY',
            'INHIBITORY', 'FPGA_POSITION', 'MONITOR_HOP', 'IO', 'OFF_CURRENTS', 'KAPPA_N', 'KAPPA_P', 'UT', 'VTH',
            'CAPACITANCES', 'LAYOUT', 'BIASES', 'CURRENT_TO_BIAS', 'BIAS_TO_CURRENT', 'BIAS_TYPES', 'Dendrite',
-           'synapse_sign', 'chip_position', 'chip_hops', 'destination_code', 'destination_fields', 'kappa',
-           'thermal_voltage', 'Bias', 'bias', 'bias_table']
+           'synapse_sign', 'signed_synapse', 'is_monitor_route', 'chip_position', 'chip_hops', 'destination_code',
+           'destination_fields', 'kappa', 'thermal_voltage', 'Bias', 'bias', 'bias_table']
 
 # %% ../nbs/00_chip.ipynb #4b962aee
 N_CHIPS = 4            # chips on one Dynap-SE2 stack board (the default board)
@@ -79,9 +79,18 @@ def _syn_name(syn) -> str:
     if isinstance(syn, str) and syn.lower() in SYNAPSE_TYPES: return syn.lower()
     raise ValueError(f"unknown synapse type {syn!r}; use one of {SYNAPSE_TYPES}")
 
+# %% ../nbs/00_chip.ipynb #007b4557
+def signed_synapse(w) -> np.ndarray:
+    "The synapse of a signed weight, per entry: the index in `SYNAPSE_TYPES` of AMPA (w >= 0) or GABA (w < 0)."
+    return np.where(np.asarray(w) < 0, SYNAPSE_TYPES.index("gaba"), SYNAPSE_TYPES.index("ampa")).astype(np.int8)
+
 # %% ../nbs/00_chip.ipynb #a2fa09ef
 FPGA_POSITION = (0, 0)
 MONITOR_HOP = (-MAX_HOP, -MAX_HOP)   # hops of the monitor route: off the grid, to the FPGA
+
+def is_monitor_route(core, x_hop, y_hop) -> np.ndarray:
+    "True where a destination (core mask (..., 4), hops) is a monitor route: all cores, `MONITOR_HOP`."
+    return np.asarray(core).all(-1) & (np.asarray(x_hop) == MONITOR_HOP[0]) & (np.asarray(y_hop) == MONITOR_HOP[1])
 
 def chip_position(chip: int, n_chips: int = N_CHIPS) -> tuple[int, int]:
     "Grid position (x, y) of `chip` on a board of `n_chips` chips in a row east of the FPGA."

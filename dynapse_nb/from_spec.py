@@ -32,19 +32,18 @@ from typing import NamedTuple
 import numpy as np
 
 from .chip import (CURRENT_TO_BIAS, IO, MONITOR_HOP, N_CHIPS, N_CORES, N_WEIGHT_BITS, OFF_CURRENTS,
-                             SYNAPSE_TYPES, Dendrite)
+                             SYNAPSE_TYPES, Dendrite, signed_synapse)
 from .limits import (cam_problems, check_core_map, check_n_chips, core_problems, hop_problems, hop_table,
-                               show_value as _show, sram_problems, tag_problems)
+                               show_value as _show, sram_problems, tag_problems, warn)
 from .biasgen import BiasSaturationWarning, bias_range, current_to_code, saturation_table
 from .dynapsim import COMMON_CURRENTS, DEFAULT_SYNAPSE_MODEL, SYNAPSE_MODELS, SynapseModel, get_synapse_model
-from .quantize import BASE_WEIGHT_NAMES, quantize
+from .quantize import BASE_WEIGHT_NAMES, SPEC_FIELDS, quantize
 from .config import (LATCHES, ConfigError, Dynapse2Chip, Dynapse2Configuration, Dynapse2Destination,
                                Dynapse2Neuron)
 
 # %% auto #0
-__all__ = ['SPEC_KEYS', 'QUANTIZED_KEYS', 'SPEC_FIELDS', 'spec_biases', 'bias_codes', 'SpecArrays', 'connection_dendrites',
-           'spec_model', 'check_spec', 'Placement', 'placement', 'check_board', 'check_spec_keys',
-           'config_from_specification']
+__all__ = ['SPEC_KEYS', 'QUANTIZED_KEYS', 'spec_biases', 'bias_codes', 'SpecArrays', 'connection_dendrites', 'spec_model',
+           'check_spec', 'Placement', 'placement', 'check_board', 'check_spec_keys', 'config_from_specification']
 
 # %% ../nbs/09z_from_spec.ipynb #240c2296
 def spec_biases(synapse_model) -> dict[str, tuple[str, ...]]:
@@ -80,7 +79,7 @@ def bias_codes(currents: dict, # spec current -> one value per core (A)
     if problems:
         raise ConfigError("the specification's currents do not fit the bias generator" +
                           (" (strict=True; strict=False saturates them as the chip does)" if strict else ""), problems)
-    if saturated: warnings.warn(BiasSaturationWarning(saturation_table(saturated)), stacklevel=3)
+    if saturated: warn(BiasSaturationWarning(saturation_table(saturated)), BiasSaturationWarning)
     return out
 
 
@@ -108,8 +107,7 @@ class SpecArrays(NamedTuple):
 def connection_dendrites(masks, signs, syn_types=None) -> np.ndarray:
     "Dendrite code of every connection: its synapse type if given, else + -> AMPA, - -> GABA; `none` where mask is 0."
     masks = np.asarray(masks)
-    d = _SYN_DENDRITE[np.asarray(syn_types)] if syn_types is not None else \
-        np.where(np.asarray(signs) < 0, Dendrite.gaba.value, Dendrite.ampa.value)
+    d = _SYN_DENDRITE[np.asarray(syn_types) if syn_types is not None else signed_synapse(signs)]
     return np.where(masks > 0, d, Dendrite.none.value).astype(np.int16)
 
 # %% ../nbs/09z_from_spec.ipynb #c1e3f57f
@@ -142,17 +140,16 @@ def _rescaled(spec: dict) -> dict:
     q, I = spec.get("quantized_Iscale"), spec.get("Iscale")
     if q is None or I is None or np.isclose(float(I), float(q), rtol=1e-9, atol=0): return spec
     k = float(I) / float(q)
-    warnings.warn(f"spec['Iscale'] = {float(I):.4g} A is {k:.4g} x the Iscale the weights were quantized with "
-                  f"({float(q):.4g} A): the base weight currents Iw_0..Iw_3 are scaled by {k:.4g} to match",
-                  stacklevel=4)
+    warn(f"spec['Iscale'] = {float(I):.4g} A is {k:.4g} x the Iscale the weights were quantized with "
+         f"({float(q):.4g} A): the base weight currents Iw_0..Iw_3 are scaled by {k:.4g} to match")
     return {**spec, **{n: [float(x) * k for x in spec[n]] for n in BASE_WEIGHT_NAMES if spec.get(n) is not None}}
 
-def check_spec(spec: dict) -> SpecArrays:
+def check_spec(spec: dict, strict: bool = False) -> SpecArrays:
     "The quantized spec's arrays, checked for keys, types and shapes (quantizing float weights first)."
     missing = [k for k in SPEC_KEYS if k not in spec]
     if missing: raise KeyError(f"the specification has no {', '.join(map(repr, missing))}: pass the mapper's spec "
                                f"(spec = mapper(net.as_graph())), which has {', '.join(SPEC_KEYS)}")
-    if not any(k in spec for k in QUANTIZED_KEYS): spec = {**spec, **quantize(**spec)}
+    if not any(k in spec for k in QUANTIZED_KEYS): spec = {**spec, **quantize(**spec, strict=strict)}
     spec = _rescaled(spec)
     model = spec_model(spec)
     need = [k for k in spec_biases(model) if k not in spec]
@@ -294,11 +291,6 @@ def _input_channel_map(s: SpecArrays, p: Placement, n_chips: int) -> dict[int, l
     return out
 
 # %% ../nbs/09z_from_spec.ipynb #170c1a3f
-SPEC_FIELDS = ("mapped_graph", "weights_in", "weights_rec", "syn_types_in", "syn_types_rec", "Iscale", "dt",
-               "synapse_model", "n_cluster", "core_map", "n_neuron", "n_in", "n_chips", "populations", "unclustered",
-               "clustering_report", "sign_in", "sign_rec", "quantization_loss", "quantization_nmse",
-               "quantization_report", "quantized_Iscale")    # the keys the mapper and the quantizer write
-
 def check_spec_keys(spec: dict, who: str = "config_from_specification"):
     """Other spec keys are ignored (the original tutorial's call shape splats the whole spec), but not silently: an
     unknown key warns, naming the nearest known key when there is one (`weights_recc`, `Iscal`, `itau_mem`)."""
@@ -308,8 +300,8 @@ def check_spec_keys(spec: dict, who: str = "config_from_specification"):
         if k in known: continue
         close = ([lower[str(k).lower()]] if str(k).lower() in lower else
                  difflib.get_close_matches(str(k), sorted(known), n=1, cutoff=0.75))
-        warnings.warn(f"{who} ignores spec key {k!r}" + (f"; did you mean {close[0]!r}?" if close else
-                      " (not a key of the mapper's or the quantizer's spec)"), stacklevel=3)
+        warn(f"{who} ignores spec key {k!r}" + (f"; did you mean {close[0]!r}?" if close else
+             " (not a key of the mapper's or the quantizer's spec)"))
 
 def config_from_specification(n_chips: int | None = None, # chips on the board (default: the spec's, else 4)
                               strict: bool = False, # raise instead of saturating currents the chip cannot make
@@ -318,7 +310,7 @@ def config_from_specification(n_chips: int | None = None, # chips on the board (
     "The configuration of the board for the mapper's spec, and the map of input channels to destinations."
     n_chips = check_n_chips(spec.get("n_chips", N_CHIPS) if n_chips is None else n_chips)
     check_spec_keys(spec)
-    s = check_spec(spec)
+    s = check_spec(spec, strict)
     p = placement(s)
     check_board(s, p, n_chips)
     cfg = Dynapse2Configuration([Dynapse2Chip() for _ in range(n_chips)])

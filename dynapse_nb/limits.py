@@ -19,13 +19,16 @@ from __future__ import annotations
 import itertools
 import json
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
 from .chip import MAX_CHIPS, MAX_HOP, MAX_TAG, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, chip_hops
 
 # %% auto #0
-__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'ValidationError', 'check_n_chips',
+__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'warn', 'ValidationError', 'check_n_chips',
            'check_core_map', 'core_problems', 'tags_needed', 'tag_problems', 'cam_problems', 'sram_needed',
            'sram_problems', 'hop_table', 'hop_problems']
 
@@ -51,6 +54,16 @@ def offenders(idx, counts, name) -> str:
     "`listing` of `name(i): counts[i]` for the indices `idx` (e.g. neurons and the CAM entries they need)."
     idx = np.asarray(idx)
     return listing((f"{name(int(i))}: {int(counts[i])}" for i in idx), total=len(idx))
+
+# %% ../nbs/01_limits.ipynb #5be9e3ee
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() else None
+
+def warn(message, category=UserWarning):
+    "`warnings.warn` attributed to the caller's first frame outside `dynapse_nb` (the user's call)."
+    frame, level = sys._getframe(1), 1
+    while frame is not None and _PACKAGE and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 # %% ../nbs/01_limits.ipynb #d46f33c9
 class ValidationError(ValueError):

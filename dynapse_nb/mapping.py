@@ -27,9 +27,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import jax
 
-from .chip import IO, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, SYNAPSE_TYPES
-from .limits import ValidationError, cam_problems, check_n_chips, hop_problems, sram_problems, tag_problems
+from .chip import IO, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, SYNAPSE_TYPES, signed_synapse
+from .limits import MAX_LISTED, ValidationError, cam_problems, check_n_chips, hop_problems, sram_problems, tag_problems
 from .nn import Graph, LinearWeights, NeuronPopulation, check_finite
 from .dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, as_key, get_synapse_model
 
@@ -76,8 +77,8 @@ def _weights(i: int, n: LinearWeights, shape: tuple) -> tuple[np.ndarray, np.nda
     st = n.syn_types
     if st is not None:
         st = np.asarray(st)
-        if st.shape != shape or st.dtype.kind not in "iu" or (st.size and (st.min() < 0 or st.max() > 3)):
-            raise ValueError(f"syn_types of {_node(i, n)} must be integers 0..3 {SYNAPSE_TYPES} of shape {shape}, "
+        if st.shape != shape or st.dtype.kind not in "iu" or (st.size and (st.min() < 0 or st.max() >= len(SYNAPSE_TYPES))):
+            raise ValueError(f"syn_types of {_node(i, n)} must be integers 0..{len(SYNAPSE_TYPES) - 1} {SYNAPSE_TYPES} of shape {shape}, "
                              f"got dtype {st.dtype} and shape {st.shape}")
     return w, st
 
@@ -121,7 +122,7 @@ def _check_same(pops: list, key: str):
 
 def _default_types(w: np.ndarray) -> np.ndarray:
     "Synapse index per connection from the sign: AMPA for w >= 0, GABA for w < 0 (the chip's rule)."
-    return np.where(w < 0, SYNAPSE_TYPES.index("gaba"), SYNAPSE_TYPES.index("ampa")).astype(np.int8)
+    return signed_synapse(w)
 
 def merge_populations(graph: Graph) -> MergedNetwork:
     "Merge the populations of `graph` into one pool of neurons with one input and one recurrent weight matrix."
@@ -335,7 +336,9 @@ def cluster(X: np.ndarray, target: int, cap: int = N_NEURONS, method: str = "sim
     labels = parameter_groups(X)
     if method == "random":                       # as many neurons per core as possible, dealt out at random
         sizes = np.full(target, N // target) + (np.arange(target) < N % target)
-        seed = 0 if rng_key is None else int(np.asarray(as_key(rng_key)).ravel()[-1])
+        key = as_key(rng_key)
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key): key = jax.random.key_data(key)
+        seed = int(np.asarray(key).ravel()[-1])
         return np.random.default_rng(seed).permutation(np.repeat(np.arange(target), sizes)).astype(np.int64)
     if method == "greedy":
         seqs = [np.arange(N)]
@@ -467,13 +470,13 @@ def mapper(graph: Graph,                           # the network: `net.as_graph(
     mixed = [c for c in range(target) if (dev[c] > 0).any()]
     if mixed:
         lines = []
-        for c in mixed[:8]:
+        for c in mixed[:MAX_LISTED]:
             worst = sorted(((dev[c, j], k) for j, k in enumerate(names) if dev[c, j] > 0), reverse=True)
             cur = ", ".join(f"{k} {100 * d:.3g}%" for d, k in worst[:5]) + (f", ... ({len(worst)} currents)"
                                                                           if len(worst) > 5 else "")
             lines.append(f"core {c}: neurons {_members(net, np.flatnonzero(core_map == c))} -- largest deviation "
                          f"from the core value: {cur}")
-        more = f"\n  ... and {len(mixed) - 8} more cores" if len(mixed) > 8 else ""
+        more = f"\n  ... and {len(mixed) - MAX_LISTED} more cores" if len(mixed) > MAX_LISTED else ""
         warnings.warn(f"mapper: {len(mixed)} of {target} cores hold neurons with different currents (the "
                       f"parameter groups need {cores_needed(np.bincount(parameter_groups(X)), cap)} cores, "
                       f"{target} used); their neurons get the core's geometric-mean currents:\n  "

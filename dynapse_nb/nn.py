@@ -23,6 +23,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
+from .chip import SYNAPSE_TYPES
+
 # %% auto #0
 __all__ = ['FLOAT32', 'check_finite', 'as_batch', 'ParameterArray', 'LinearWeights', 'NeuronPopulation', 'Graph', 'Module',
            'check_output', 'LinearJax', 'Sequential']
@@ -270,8 +272,10 @@ class LinearJax(Module):
                 raise ValueError(f"bias has shape {value.shape}, expected ({self.size_out},)")
         elif key == "syn_types" and value is not None:
             value = np.asarray(value)
-            if value.shape != self.shape or value.dtype.kind not in "iu" or value.min() < 0 or value.max() > 3:
-                raise ValueError(f"syn_types must be integers 0..3 (ampa, nmda, gaba, shunt) of shape {self.shape}")
+            if value.shape != self.shape or value.dtype.kind not in "iu" or value.min() < 0 or \
+                    value.max() >= len(SYNAPSE_TYPES):
+                raise ValueError(f"syn_types must be integers 0..{len(SYNAPSE_TYPES) - 1} {SYNAPSE_TYPES} of shape "
+                                 f"{self.shape}")
             value = ParameterArray(value, "syn_types")
         elif key not in ("weight", "bias", "syn_types", "has_bias"):
             _unknown_attribute(self, key, ("weight", "bias", "syn_types"))

@@ -101,10 +101,12 @@ def to_currents(p: NeuronParameters,     # the parameters
                Ipulse_ahp=pulse_to_current(np.asarray(p.t_pulse_ahp, np.float64), L["C_pulse_ahp"], L["Vth"]),
                Ispkthr=p.Ispkthr, Idc=p.Idc, If_nmda=p.If_nmda, Iw_ahp=p.Iw_ahp)
     out["Igain_mem"], out["Igain_ahp"] = p.r_mem * out["Itau_mem"], p.r_ahp * out["Itau_ahp"]
+    own = [f"{k}_{t}" for k in ("tau", "r") for t in SYNAPSE_TYPES if t not in m.synapses and
+           getattr(p, f"{k}_{t}") is not None]
+    if own:
+        raise ValueError(f"{own} are parameters of synapses that synapse_model={m.name!r} does not have "
+                         f"({', '.join(m.synapses)}); use tau_syn and r_syn, or synapse_model='four'")
     for s in m.synapses:
-        if m.name != "four" and any(getattr(p, f"{k}_{t}") is not None for k in ("tau", "r") for t in SYNAPSE_TYPES):
-            raise ValueError(f"per-synapse time constants or gains (tau_ampa, r_gaba, ...) need synapse_model='four'; "
-                             f"{m.name!r} has one synapse: use tau_syn and r_syn")
         C = f"C_{s}"
         out[f"Itau_{s}"] = tau(_per_synapse(p, "tau", s), C)
         out[f"Igain_{s}"] = _per_synapse(p, "r", s) * out[f"Itau_{s}"]
@@ -130,12 +132,10 @@ def from_currents(currents: dict,        # {current name: value (A)}, e.g. a Dyn
               t_pulse_ahp=current_to_pulse(c["Ipulse_ahp"], L["C_pulse_ahp"], L["Vth"]),
               **{k: c[k] for k in ("Ispkthr", "Idc", "If_nmda", "Iw_ahp") if k in c})
     syn = {s: (tau(c[f"Itau_{s}"], f"C_{s}"), c[f"Igain_{s}"] / c[f"Itau_{s}"]) for s in m.synapses}
-    if m.name == "four":
-        kw.update(tau_syn=syn["ampa"][0], r_syn=syn["ampa"][1])
-        for s, (t, r) in syn.items(): kw.update({f"tau_{s}": t, f"r_{s}": r})
-    else:
-        (t, r), = syn.values()
-        kw.update(tau_syn=t, r_syn=r)
+    first = syn[m.synapses[0]]                                # tau_syn / r_syn: the first (or only) synapse's
+    kw.update(tau_syn=first[0], r_syn=first[1])
+    for s, (t, r) in syn.items():
+        if s in SYNAPSE_TYPES: kw.update({f"tau_{s}": t, f"r_{s}": r})
     return NeuronParameters(**{k: (float(v) if np.ndim(v) == 0 else v) for k, v in kw.items()})
 
 # %% ../nbs/06a_parameters.ipynb #56ebf3bf

@@ -34,7 +34,7 @@ from .nn import Sequential, as_batch
 from .dynapsim import DynapSim
 from .mapping import mapper
 from .quantize import quantize, dequantize, mask_levels, BASE_WEIGHT_NAMES
-from .from_spec import config_from_specification
+from .from_spec import QUANTIZED_KEYS, config_from_specification
 from .readback import dynapsim_net_from_spec
 from .board import VirtualBoard, DynapseSamna
 
@@ -141,7 +141,7 @@ def check_float_spec(spec: dict, # the mapper's spec, before `spec.update(quanti
     "A copy of the mapper's float `spec`; raises if it is not a spec or already quantized."
     if not isinstance(spec, dict) or "core_map" not in spec:
         raise TypeError(f"expected the mapper's spec (a dict with 'core_map'), got {type(spec).__name__}")
-    if any(k in spec for k in ("sign_in", "sign_rec", "Iw_0")):
+    if any(k in spec for k in QUANTIZED_KEYS):
         raise ValueError("the spec is already quantized; pass the mapper's spec (before spec.update(quantize(**spec))) "
                          "so that it can be quantized again when Iscale changes")
     return dict(spec)
@@ -261,12 +261,14 @@ class Targets:
     def __repr__(self): return f"Targets({self.names})"
 
 # %% ../nbs/14_pipeline.ipynb #6c0ce8fc
-def _targets_n_in(self: Targets) -> int:
+@patch(as_prop=True)
+def n_in(self: Targets) -> int:
     "Input channels the targets take (of the network, or of the first target given)."
     if self.net is not None: return int(self.net.size_in)
     return int(next(t for t in self._given.values() if not isinstance(t, str)).n_in)
 
-def _targets_check_batch(self: Targets,
+@patch
+def check_batch(self: Targets,
                          x: np.ndarray, # input rasters (B, T, C)
                          what: str, # what they are, for the error message
                         ):
@@ -276,7 +278,8 @@ def _targets_check_batch(self: Targets,
                          f"{self.n_in}; use a dataset made for this network (e.g. FrozenNoiseDataset(2, "
                          f"n_channels={self.n_in}))")
 
-def _targets_spec(self: Targets) -> dict:
+@patch
+def spec(self: Targets) -> dict:
     "The mapper's spec of the network (made once)."
     if self._spec is None: self._spec, self.notes["mapping"] = mapped_spec(self.net)
     return self._spec
@@ -297,12 +300,10 @@ def __getitem__(self: Targets, name: str):
         self._made[name] = made
     return self._made[name]
 
-def _targets_close(self: Targets):
+@patch
+def close(self: Targets):
     "Close the boards of the targets made here (a board given to a `BoardTarget` is closed by that target)."
     for t in self._made.values(): t.close()
-
-Targets.n_in = property(_targets_n_in)
-Targets.check_batch, Targets.spec, Targets.close = _targets_check_batch, _targets_spec, _targets_close
 
 # %% ../nbs/14_pipeline.ipynb #575bab8b
 def dataset_batch(dataset, # a dataset: `full_batch()`, or `len()` and `dataset[i] -> (raster, label)`

@@ -33,12 +33,13 @@ from typing import Callable
 import numpy as np
 
 from .chip import CURRENT_TO_BIAS, N_BASE_WEIGHTS, N_WEIGHT_BITS
+from .limits import warn
 from .biasgen import BiasSaturationWarning, achievable_currents, saturation_table
 
 # %% auto #0
-__all__ = ['BITS', 'BASE_WEIGHT_NAMES', 'BASE_WEIGHT_BIASES', 'mask_levels', 'nearest_masks', 'optimal_levels_nmse',
-           'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'autoencoder_quantization', 'dequantize',
-           'fit_binary_grid']
+__all__ = ['BITS', 'BASE_WEIGHT_NAMES', 'BASE_WEIGHT_BIASES', 'SPEC_FIELDS', 'mask_levels', 'nearest_masks',
+           'optimal_levels_nmse', 'fit_base_weights', 'DroppedWeightWarning', 'quantize', 'autoencoder_quantization',
+           'dequantize', 'fit_binary_grid']
 
 # %% ../nbs/08_quantize.ipynb #daca3e12
 BITS = ((np.arange(2 ** N_WEIGHT_BITS)[:, None] >> np.arange(N_WEIGHT_BITS)) & 1).astype(np.float64)  # (16, 4)
@@ -271,14 +272,16 @@ def _range_issue(c: int, vmax: float, Iscale: float):
         return ((c, BASE_WEIGHT_BIASES[-1], BASE_WEIGHT_NAMES[-1], top, hi),
             f"core {c}: the largest weight |w| = {vmax:.4g} at Iscale = {Iscale:.3g} A needs base weight currents up "
             f"to {top:.3g} A (8/15 of |w|*Iscale, the top bit of a 4-bit grid), but {BASE_WEIGHT_BIASES[-1]} produces "
-            f"{lo:.3g} .. {hi:.3g} A. Lower Iscale by a factor >= {top / hi:.3g} and raise Igain_syn by the same factor "
-            f"(the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights down")
+            f"{lo:.3g} .. {hi:.3g} A. Lower Iscale by a factor >= {top / hi:.3g} and raise the synaptic gains (Igain_syn, "
+            f"or Igain_ampa.. with four synapses) by the same factor (the drive is Igain/Itau * w * Iscale), or scale "
+            f"the weights down")
     if step < lo:
         return ((c, BASE_WEIGHT_BIASES[0], BASE_WEIGHT_NAMES[0], step, lo),
             f"core {c}: the largest weight |w| = {vmax:.4g} at Iscale = {Iscale:.3g} A needs a smallest base weight "
             f"current of {step:.3g} A (1/15 of |w|*Iscale), below the bias generator's floor: {BASE_WEIGHT_BIASES[0]} "
-            f"produces {lo:.3g} .. {hi:.3g} A. Raise Iscale by a factor >= {lo / step:.3g} and lower Igain_syn by the "
-            f"same factor (the synaptic drive is Igain_syn/Itau_syn * w * Iscale), or scale the weights up")
+            f"produces {lo:.3g} .. {hi:.3g} A. Raise Iscale by a factor >= {lo / step:.3g} and lower the synaptic gains "
+            f"(Igain_syn, or Igain_ampa.. with four synapses) by the same factor (the drive is Igain/Itau * w * Iscale), "
+            f"or scale the weights up")
     return None
 
 # %% ../nbs/08_quantize.ipynb #8f1bf7f7
@@ -287,19 +290,20 @@ def _fit_name(fit) -> str:
     f = fit.func if isinstance(fit, functools.partial) else fit
     return repr(getattr(f, "__name__", None) or type(fit).__name__)
 
-_SPEC_KEYS = {"mapped_graph", "n_neuron", "unclustered", "n_in", "n_chips", "populations", "clustering_report", "dt",
-              "synapse_model", "syn_types_in", "syn_types_rec", "sign_in", "sign_rec", "quantization_loss",
-              "quantization_nmse", "quantization_report", "quantized_Iscale"}   # the mapper's and quantize's keys
+SPEC_FIELDS = ("mapped_graph", "weights_in", "weights_rec", "syn_types_in", "syn_types_rec", "Iscale", "dt",
+               "synapse_model", "n_cluster", "core_map", "n_neuron", "n_in", "n_chips", "populations", "unclustered",
+               "clustering_report", "sign_in", "sign_rec", "quantization_loss", "quantization_nmse",
+               "quantization_report", "quantized_Iscale")    # the keys the mapper and the quantizer write
 _OWN_OPTIONS = ("weights_in", "weights_rec", "core_map", "n_cluster", "Iscale", "n_bits", "n_init", "max_iter",
                 "rng_key", "fit", "strict")
 
 def _check_args(Iscale, n_bits, n_init, max_iter, rng_key, fit, weights_in, weights_rec, ignored: dict):
     "Raise on a bad Iscale, n_bits, default-fit option or fit, or on matrices that look quantized already."
     for k in ignored:                       # the spec's other keys are fine; a misspelt option of quantize is not
-        if k in _SPEC_KEYS or str(k).startswith("I"): continue              # a key of the spec, or a current
+        if k in SPEC_FIELDS or str(k).startswith("I"): continue             # a key of the spec, or a current
         close = difflib.get_close_matches(str(k), _OWN_OPTIONS, n=1, cutoff=0.8)
         if close and close[0] != k:
-            warnings.warn(f"quantize ignores {k!r}; did you mean {close[0]!r}?", stacklevel=3)
+            warn(f"quantize ignores {k!r}; did you mean {close[0]!r}?")
     if Iscale is None:
         raise ValueError("quantize needs Iscale (A per unit of simulator weight; the mapper's spec carries it)")
     if not (isinstance(Iscale, numbers.Real) and np.isfinite(Iscale) and Iscale > 0):
@@ -414,7 +418,7 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
             for j in cols]
     issues = [x for c in range(n_cluster) if vmax[c] > 0 and (x := _range_issue(c, vmax[c], float(Iscale)))]
     if issues and strict: raise ValueError("\n".join(m for _, m in issues) + " (strict=True; strict=False saturates)")
-    if issues: warnings.warn(BiasSaturationWarning(saturation_table([r for r, _ in issues])), stacklevel=2)
+    if issues: warn(BiasSaturationWarning(saturation_table([r for r, _ in issues])), BiasSaturationWarning)
 
     currents = [achievable_currents(n) for n in BASE_WEIGHT_BIASES]       # A, sorted
     grids = [I / Iscale for I in currents]                                 # the same in weight units
@@ -443,7 +447,7 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
         sse_tot, ss_tot = sse_tot + sse, ss_tot + ss
         report.append(dict(core=c, n_weights=int(len(v)), n_dropped=n_drop, max_dropped=max_drop))
     msg = _drop_message(report, base)
-    if msg: warnings.warn(msg, DroppedWeightWarning, stacklevel=2)
+    if msg: warn(msg, DroppedWeightWarning)
     res = dict(weights_in=out_masks[0], sign_in=out_signs[0], weights_rec=out_masks[1], sign_rec=out_signs[1])
     for b, name in enumerate(BASE_WEIGHT_NAMES):
         res[name] = [float(currents[b][code[c, b]]) for c in range(n_cluster)]   # exactly realizable

@@ -23,7 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .chip import IO, MAX_HOP, MONITOR_HOP, N_CORES, N_TAGS, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite
+from .chip import (INHIBITORY, IO, MAX_HOP, MONITOR_HOP, N_CORES, N_TAGS, N_WEIGHT_BITS, SYNAPSE_TYPES, Dendrite,
+                             is_monitor_route)
 from .limits import check_core_map, hop_table, listing
 from .biasgen import code_to_current
 from .nn import LinearJax, Sequential
@@ -68,7 +69,7 @@ def _where(a) -> str: return f"chip {a[0]} core {a[1]} neuron {a[2]}"
 
 # %% ../nbs/10_readback.ipynb #df9a3422
 _MON = np.array(MONITOR_HOP)
-_INHIBITORY = np.array([Dendrite.gaba.value, Dendrite.shunt.value])
+_INHIBITORY = np.array([Dendrite[s].value for s in INHIBITORY])
 _TYPE_OF = {Dendrite[s].value: i for i, s in enumerate(SYNAPSE_TYPES)}
 
 def _gather(config: Dynapse2Configuration):
@@ -116,7 +117,7 @@ def _routes(m, addr, net_idx, n_in, channel_map, n_chips, n_cores):
 
 def _monitor(m) -> np.ndarray:
     "(P, N_SRAM) bool: the SRAM entry is a monitor route (all cores, MONITOR_HOP)."
-    return m["dest_core"].all(-1) & (m["dest_x_hop"] == _MON[0]) & (m["dest_y_hop"] == _MON[1])
+    return is_monitor_route(m["dest_core"], m["dest_x_hop"], m["dest_y_hop"])
 
 # %% ../nbs/10_readback.ipynb #c16c47f4
 def read_config(config: Dynapse2Configuration, input_channel_map: dict | None = None,
