@@ -13,6 +13,9 @@ Prints one JSON object to stdout (rockpool's log chatter goes to stderr). Three 
 * ``dense_1024_jit``: ``LinearJax((1024, 1024)) + DynapSim((1024, 1024), has_rec=True)`` under ``jax.jit``,
   batch 100 x 500 steps: compile time, median run time and neuron-steps per second.
 
+With ``--cases N_IN:N:BATCH[:REPEATS],...`` only the jitted side-by-side cases run (``time_jit``), as
+benchmarks/bench_sim.py asks for them.
+
 Only rockpool's public API is called; timings are wall-clock on whatever CPU runs the script.
 """
 
@@ -107,6 +110,28 @@ def time_dense_jit(n: int, batch: int, steps: int, repeats: int, seed: int = 0) 
             "mean_rate_hz": float(np.asarray(out).mean() / DT)}
 
 
+def time_jit(n_in: int, n: int, batch: int, steps: int, repeats: int, seed: int = 0) -> dict:
+    """One case of the side-by-side table: ``LinearJax((n_in, n)) + DynapSim((n, n), has_rec=True)`` under
+    ``jax.jit``: compile time, first call (compile + first run) and the median of later runs."""
+    np.random.seed(seed)
+    net = Sequential(LinearJax((n_in, n), has_bias=False), DynapSim((n, n), has_rec=True, dt=DT))
+    x = jax.device_put(poisson_raster(np.random.default_rng(seed), (batch, steps, n_in)))
+    leaves, treedef = jax.tree_util.tree_flatten(net)
+    fwd = jax.jit(lambda lv, inp: jax.tree_util.tree_unflatten(treedef, lv)(inp)[0])
+    t0 = time.perf_counter()
+    compiled = fwd.lower(leaves, x).compile()
+    compile_s = time.perf_counter() - t0
+    compiled(leaves, x).block_until_ready()
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        compiled(leaves, x).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return {"n_in": n_in, "n_neurons": n, "batch": batch, "steps": steps, "compile_s": compile_s,
+            "first_call_s": first, "median_run_s": statistics.median(times), "run_times_s": times}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--w-in", help="optional (60, 2) .npy input weights for the tutorial net (default: random)")
@@ -119,7 +144,17 @@ def main(argv=None) -> dict:
     ap.add_argument("--dense-repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, for checking the script runs")
     ap.add_argument("--out", help="also write the JSON object to this file")
+    ap.add_argument("--cases", help="only the jitted table cases N_IN:N:BATCH[:REPEATS],... (e.g. 60:2:100,1024:1024:100:3)")
+    ap.add_argument("--steps", type=int, default=500, help="time steps of --cases")
     a = ap.parse_args(argv)
+    if a.cases:
+        res = {"reference": f"rockpool {rockpool.__version__}", "jax": jax.__version__,
+               "backend": jax.default_backend(), "loadavg_at_start": list(os.getloadavg()), "jit": {}}
+        for case in a.cases.split(","):
+            f = [int(v) for v in case.split(":")]
+            res["jit"][case] = time_jit(f[0], f[1], f[2], a.steps, f[3] if len(f) > 3 else 10)
+        res["loadavg_at_end"] = list(os.getloadavg())
+        return emit(res, a.out)
     if a.quick:
         a.eager_repeats, a.loop_samples, a.dense_n, a.dense_batch, a.dense_steps, a.dense_repeats = 2, 3, 64, 4, 50, 1
 

@@ -26,12 +26,14 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/dynapsim.html.md"""
 
 # %% ../nbs/03_dynapsim.ipynb #90c8b14e
 from __future__ import annotations
-import difflib
+import difflib, os, warnings
+from pathlib import Path
 from functools import partial
 
 import numpy as np
 import jax
 import jax.numpy as jnp
+from jax.experimental.compilation_cache import compilation_cache as _jax_cc
 from fastcore.basics import patch
 
 from .chip import IO, KAPPA_N, KAPPA_P, UT, VTH, CAPACITANCES, SYNAPSE_TYPES, EXCITATORY
@@ -41,9 +43,11 @@ from .nn import (Module, Graph, LinearWeights, NeuronPopulation, ParameterArray,
 
 # %% auto #0
 __all__ = ['COMMON_CURRENTS', 'COMMON_LAYOUT', 'DEFAULT_ISCALE', 'SYNAPSE_MODELS', 'DEFAULTS', 'FOUR', 'LUMPED',
-           'DEFAULT_SYNAPSE_MODEL', 'CHUNK_FLOATS', 'tau_to_current', 'current_to_tau', 'pulse_to_current',
+           'DEFAULT_SYNAPSE_MODEL', 'CHUNK_FLOATS', 'RECURRENT_MODES', 'EVENT_MIN_NEURONS', 'EVENT_MAX_BATCH',
+           'SMALL_N', 'CACHE_ENV', 'COMPILATION_CACHE', 'tau_to_current', 'current_to_tau', 'pulse_to_current',
            'current_to_pulse', 'neuron_defaults', 'spike_count', 'SynapseModel', 'LumpedSynapse', 'FourSynapses',
-           'register_synapse_model', 'get_synapse_model', 'default_parameters', 'simulate', 'mismatch_names', 'as_key',
+           'register_synapse_model', 'get_synapse_model', 'default_parameters', 'record_names', 'simulate',
+           'default_cache_dir', 'enable_compilation_cache', 'disable_compilation_cache', 'mismatch_names', 'as_key',
            'check_percent_mismatch', 'mismatch_factors', 'DynapSim']
 
 # %% ../nbs/03_dynapsim.ipynb #4aa7525c
@@ -116,6 +120,10 @@ class SynapseModel:
 
     def __repr__(self): return f"<SynapseModel {self.name!r}: {', '.join(self.synapses)}>"
 
+    def drive_gain(self, d: dict):
+        "Synaptic current added in one step per ampere of weight current, `(S, N)` (folded into the weights)."
+        return d["syn_charge"]
+
 # %% ../nbs/03_dynapsim.ipynb #9cda8801
 class LumpedSynapse(SynapseModel):
     """One DPI synapse for all inputs, the update of Rockpool's `DynapSim` v3 reproduced as written: a negative
@@ -140,37 +148,37 @@ class LumpedSynapse(SynapseModel):
 
 # %% ../nbs/03_dynapsim.ipynb #52800cdf
 def _dpi_constants(p, names, dt):
-    "Decay per step and charge per ampere of weight current of the DPI synapses `names` (arrays (N, S))."
+    "Decay per step and charge per ampere of weight current of the DPI synapses `names` (arrays (S, N))."
     Io = p["Io"]
     utk = p["Ut"] / ((p["kappa_n"] + p["kappa_p"]) / 2)
-    Itau = jnp.stack([jnp.maximum(p[f"Itau_{s}"], Io) for s in names], -1)      # (N, S)
-    Igain = jnp.stack([jnp.maximum(p[f"Igain_{s}"], Io) for s in names], -1)
-    tau = utk[:, None] * jnp.stack([p[f"C_{s}"] for s in names], -1) / Itau
-    t_pulse = (p["Vth"] * p["C_pulse"] / p["Ipulse"])[:, None]
+    Itau = jnp.stack([jnp.maximum(p[f"Itau_{s}"], Io) for s in names])      # (S, N)
+    Igain = jnp.stack([jnp.maximum(p[f"Igain_{s}"], Io) for s in names])
+    tau = utk * jnp.stack([p[f"C_{s}"] for s in names]) / Itau
+    t_pulse = p["Vth"] * p["C_pulse"] / p["Ipulse"]
     pulse = 1 - jnp.exp(-t_pulse / tau)
     return dict(syn_decay=jnp.exp(-dt / tau), syn_charge=pulse * Igain / Itau, syn_pulse=pulse)
 
 @patch
 def derive(self: LumpedSynapse, p: dict, dt) -> dict:
     d = _dpi_constants(p, self.synapses, dt)
-    d["syn_floor"] = d.pop("syn_pulse") * p["Io"][:, None]     # the charge target is floored at Io
+    d["syn_floor"] = d.pop("syn_pulse") * p["Io"]     # the charge target is floored at Io
     return d
 
 @patch
-def step(self: LumpedSynapse, d: dict, isyn, syn_in):
-    return d["syn_decay"] * isyn + jnp.maximum(d["syn_charge"] * syn_in, d["syn_floor"])
+def step(self: LumpedSynapse, d: dict, isyn, drive):
+    return d["syn_decay"] * isyn + jnp.maximum(drive, d["syn_floor"])
 
 @patch
 def soma(self: LumpedSynapse, d: dict, isyn, imem, iahp):
     Ileak = d["Itau_mem"] + iahp
-    return isyn[..., 0] - Ileak + d["Idc"], Ileak
+    return isyn[:, 0] - Ileak + d["Idc"], Ileak
 
 @patch
 def integrate(self: LumpedSynapse, imem, g, c, target, dt):
     return imem + dt * g * (target - imem * c)           # forward Euler, as Rockpool
 
 @patch
-def record(self: LumpedSynapse, isyn) -> dict: return {"isyn": isyn[..., 0]}
+def record(self: LumpedSynapse, isyn) -> dict: return {"isyn": isyn[:, 0]}
 
 @patch
 def read_biases(self: LumpedSynapse, currents: dict) -> dict:
@@ -227,14 +235,14 @@ def derive(self: FourSynapses, p: dict, dt) -> dict:
     return d
 
 @patch
-def step(self: FourSynapses, d: dict, isyn, syn_in):
-    return d["syn_decay"] * isyn + d["syn_charge"] * syn_in
+def step(self: FourSynapses, d: dict, isyn, drive):
+    return d["syn_decay"] * isyn + drive
 
 @patch
 def soma(self: FourSynapses, d: dict, isyn, imem, iahp):
-    iampa, inmda, igaba, ishunt = (isyn[..., i] for i in range(4))
+    iampa, inmda, igaba, ishunt = (isyn[:, i] for i in range(4))
     Ileak = d["Itau_mem"] + igaba + iahp
-    return iampa + inmda / (1 + d["If_nmda"] / imem) - ishunt + d["Idc"], Ileak
+    return iampa + inmda * imem / (imem + d["If_nmda"]) - ishunt + d["Idc"], Ileak
 
 @patch
 def integrate(self: FourSynapses, imem, g, c, target, dt):
@@ -243,8 +251,8 @@ def integrate(self: FourSynapses, imem, g, c, target, dt):
 
 @patch
 def record(self: FourSynapses, isyn) -> dict:
-    rec = {f"i{s}": isyn[..., i] for i, s in enumerate(SYNAPSE_TYPES)}
-    rec["isyn"] = isyn[..., 0] + isyn[..., 1] - isyn[..., 2] - isyn[..., 3]    # net excitation, for plots
+    rec = {f"i{s}": isyn[:, i] for i, s in enumerate(SYNAPSE_TYPES)}
+    rec["isyn"] = isyn[:, 0] + isyn[:, 1] - isyn[:, 2] - isyn[:, 3]    # net excitation, for plots
     return rec
 
 @patch
@@ -312,26 +320,31 @@ def _derive(p: dict, model: SynapseModel, dt) -> dict:
     d["ahp_decay"] = jnp.exp(-dt / tau_ahp)
     d["ahp_charge"] = (1 - jnp.exp(-(p["Vth"] * p["C_pulse_ahp"] / p["Ipulse_ahp"]) / tau_ahp)) * Igain_ahp / Itau_ahp
     d["t_ref"] = p["Vth"] * p["C_ref"] / p["Iref"]
+    # per-neuron products and reciprocals, so that the per-step update multiplies instead of dividing
+    d["ahp_kick"] = d["ahp_charge"] * p["Iw_ahp"]
+    d["mem_ratio"] = d["Igain_mem"] / d["Itau_mem"]
+    d["inv_Itau_mem"] = 1 / d["Itau_mem"]
     d.update(model.derive(p, dt))
     return d
 
 # %% ../nbs/03_dynapsim.ipynb #94b12fa0
-def _step(d: dict, model: SynapseModel, state: dict, syn_in):
-    "One step of `d['dt']` from `state` with synaptic input `syn_in` (B,N,S) in A -> (new state, Imem before reset)."
+def _step(d: dict, model: SynapseModel, state: dict, drive):
+    """One step of `d['dt']` from `state` (`isyn` as (B, S, N)) with synaptic drive `drive` (B, S, N) in A (weight
+    current times the model's `drive_gain`) -> (new state, Imem before reset)."""
     Io, dt = d["Io"], d["dt"]
     s_prev = state["spikes"]
-    isyn = model.step(d, state["isyn"], syn_in)
-    iahp = jnp.maximum(d["ahp_decay"] * state["iahp"] + d["ahp_charge"] * d["Iw_ahp"] * s_prev, Io)
+    isyn = model.step(d, state["isyn"], drive)
+    iahp = jnp.maximum(d["ahp_decay"] * state["iahp"] + d["ahp_kick"] * s_prev, Io)
     imem, vmem, timer = state["imem"], state["vmem"], state["timer_ref"]
     refractory = timer > 1e-6 * dt   # > 0, ignoring float rounding of t_ref - dt (t_ref = dt is the default)
     Iin, Ileak = model.soma(d, isyn, imem, iahp)
     Iin = jnp.maximum(jnp.where(refractory, 0.0, Iin), Io)
-    Imem_inf = d["Igain_mem"] / d["Itau_mem"] * (Iin - Ileak)
+    Imem_inf = d["mem_ratio"] * (Iin - Ileak)
     Ifb = Io * jnp.exp(d["fb_gain"] * vmem)
     f = Ifb / Ileak * (imem + d["Igain_mem"])
-    tau_mem = d["utk"] * d["C_mem"] / Ileak
+    tau_mem = d["utk"] * d["C_mem"] / Ileak         # kept in this order: the gradient's intermediates stay in float32
     g = imem / (tau_mem * (imem + d["Igain_mem"]))
-    c = 1 + iahp / d["Itau_mem"]
+    c = 1 + iahp * d["inv_Itau_mem"]
     imem = jnp.maximum(model.integrate(imem, g, c, Imem_inf + f, dt), Io)
     log_imem = jnp.log(imem / Io)
     vmem = d["utk"] * log_imem
@@ -343,59 +356,186 @@ def _step(d: dict, model: SynapseModel, state: dict, syn_in):
 
 # %% ../nbs/03_dynapsim.ipynb #12d9e25f
 CHUNK_FLOATS = 1 << 23   # ~32 MB of projected input (float32) per time chunk
+RECURRENT_MODES = ("auto", "dense", "event")
+EVENT_MIN_NEURONS = 512  # "auto" considers the event-driven recurrent product from this many neurons ...
+EVENT_MAX_BATCH = 16     # ... and up to this many samples in a batch (the measured crossover, see below)
+SMALL_N = 16             # up to this many pre-synaptic channels a product is an element-wise multiply-add
 
 def _chunk_length(T: int, per_step: int, budget: int = CHUNK_FLOATS) -> int:
     "The largest divisor of `T` whose chunk of projected input stays within `budget` floats (at least 1)."
     limit = max(1, min(T, budget // max(1, per_step)))
     return max(d for d in range(1, limit + 1) if T % d == 0)
 
-@partial(jax.jit, static_argnames=("model", "record", "channels", "weighted_input", "detach_recurrent"))
+def record_names(model) -> tuple:
+    "Every trace that `record=True` keeps for a `DynapSim` with synapse model `model`."
+    return ("spikes", "vmem", "iahp", "imem") + get_synapse_model(model).traces
+
+def _record_keys(model, record) -> tuple:
+    "The traces a `record` argument asks for: True -> all, False/None -> none, names -> those (checked)."
+    if record is None or isinstance(record, (bool, np.bool_)): return record_names(model) if record else ()
+    names = (record,) if isinstance(record, str) else tuple(record)
+    known = record_names(model)
+    bad = [k for k in names if k not in known]
+    if bad:
+        raise ValueError(f"record={record!r}: {bad} is not a trace of synapse_model={get_synapse_model(model).name!r}; "
+                         f"its traces are {list(known)} (record=True keeps all, record=False none)")
+    return tuple(dict.fromkeys(names))
+
+def _event_buckets(n: int) -> tuple:
+    "Numbers of active channels the event-driven product is compiled for: n/32 ... n/4 (more active: dense)."
+    return tuple(sorted({max(8, n >> k) for k in (5, 4, 3, 2)}))
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _active_rows_product(pre, w, buckets: tuple):
+    """`pre @ w` (B, P) @ (P, M), multiplying only the rows of `w` whose channel is non-zero in some row of `pre`
+    (at most `K` of them, for the smallest `K` in `buckets` that holds them; more: the dense product). Its gradient
+    is the dense product's, so training sees the same surrogate gradient on either path."""
+    active = (pre != 0).any(0)
+    count = active.sum()
+    def gathered(K):
+        def f(pre, w):
+            idx = jnp.nonzero(active, size=K)[0]
+            return jnp.where(jnp.arange(K) < count, pre[:, idx], 0.0) @ w[idx]
+        return f
+    branches = [gathered(K) for K in buckets] + [lambda pre, w: pre @ w]
+    return jax.lax.switch(jnp.searchsorted(jnp.asarray(buckets), count), branches, pre, w)
+
+def _active_rows_fwd(pre, w, buckets): return _active_rows_product(pre, w, buckets), (pre, w)
+def _active_rows_bwd(buckets, res, g):
+    pre, w = res
+    return g @ w.T, pre.T @ g
+_active_rows_product.defvjp(_active_rows_fwd, _active_rows_bwd)
+
+@partial(jax.jit, static_argnames=("model", "record", "channels", "weighted_input", "detach_recurrent",
+                                   "record_every", "recurrent"))
 def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_types_rec=None, *,
-             model: SynapseModel, record: bool, channels: tuple, weighted_input: bool, detach_recurrent: bool = False):
+             model: SynapseModel, record, channels: tuple, weighted_input: bool, detach_recurrent: bool = False,
+             record_every: int = 1, recurrent: str = "auto"):
     """Pure simulation of a batch. `x` is (B, T, N_in) input spikes (with `w_in` (N_in, N)) or, when
     `weighted_input`, (B, T, N, S) weight currents per synapse. Returns (out (B,T,N), final state, record).
-    `detach_recurrent` stops gradients through the spikes fed back by `w_rec` (they explode in training)."""
+    `record`: True, False or a tuple of trace names (`record_names`); each trace is kept every `record_every`
+    steps, (B, ceil(T/record_every), N). `detach_recurrent` stops gradients through the spikes fed back by `w_rec`
+    (they explode in training). `recurrent` chooses how the recurrent product is computed (`RECURRENT_MODES`)."""
     model = get_synapse_model(model)
+    traces = _record_keys(model, record)
     d = _derive(params, model, params["dt"])
-    ch, C = jnp.asarray(channels), len(channels)
-    Iscale = params["Iscale"]
+    ch, C = tuple(channels), len(channels)
     n, S = params["Io"].shape[0], model.n_channels
-    w_rec_s = None if w_rec is None else model.split_weights(w_rec, syn_types_rec)[..., ch].reshape(n, n * C)
-    w_in_s = None if weighted_input else \
-        model.split_weights(w_in, syn_types_in)[..., ch].reshape(w_in.shape[0], n * C)
     B, T = x.shape[:2]
+    gain = params["Iscale"] * model.drive_gain(d)[jnp.asarray(ch)]          # (C, N): drive per unit of weight
 
-    def project(xc):                                # a chunk (B, Tc, ...) of input -> (Tc, B, n, C)
-        xc = jnp.swapaxes(xc, 0, 1)
-        return xc[..., ch] if weighted_input else (xc @ w_in_s).reshape(xc.shape[0], B, n, C)
+    def fold(w, types):            # signed weights (pre, N) -> (pre, C*N): the drive one event of each pre adds
+        ws = jnp.moveaxis(model.split_weights(w, types)[..., jnp.asarray(ch)], -1, 1)      # (pre, C, N)
+        return (ws * gain).reshape(w.shape[0], C * n)
 
-    def body(st, inp):
-        if w_rec_s is not None:
-            s_prev = jax.lax.stop_gradient(st["spikes"]) if detach_recurrent else st["spikes"]
-            inp = inp + (s_prev @ w_rec_s).reshape(B, n, C)
-        syn_in = inp * Iscale if C == S else jnp.zeros((B, n, S), inp.dtype).at[..., ch].set(inp * Iscale)
-        st, imem_peak = _step(d, model, st, syn_in)
-        if not record: return st, {"spikes": st["spikes"]}
-        rec = {k: st[k] for k in ("vmem", "iahp", "spikes")}
-        rec["imem"] = imem_peak
-        rec.update(model.record(st["isyn"]))
-        return st, rec
+    w_rec_s = None if w_rec is None else fold(w_rec, syn_types_rec)
+    w_in_s = None if weighted_input else fold(w_in, syn_types_in)
+    events = recurrent == "event" or (recurrent == "auto" and n >= EVENT_MIN_NEURONS and B <= EVENT_MAX_BATCH)
+    # Event-driven: the input spikes of a step join the recurrent ones, [x_t, s_prev] @ [w_in; w_rec], and only
+    # the rows of the pre-synaptic channels that carry an event in some sample of the batch are multiplied.
+    in_loop = events and not weighted_input
+    w_pre = None if not events else (jnp.concatenate([w_in_s, w_rec_s]) if in_loop and w_rec_s is not None else
+                                     w_in_s if in_loop else w_rec_s)
+
+    def project(xc):               # a chunk (B, Tc, ...) of input -> drive (Tc, B, C, N)
+        if weighted_input: return jnp.transpose(xc[..., jnp.asarray(ch)], (1, 0, 3, 2)) * gain
+        xt = jnp.swapaxes(xc, 0, 1)                                        # time-major rows
+        if in_loop: return xt                                             # projected step by step, by events
+        return (xt.reshape(-1, xt.shape[2]) @ w_in_s).reshape(xt.shape[0], B, C, n)
+
+    def dense(pre, w):             # (B, P) @ (P, C*N) -> (B, C, N)
+        if w.shape[0] <= SMALL_N:  # a few inputs: a fused multiply-add beats calling the matrix-product library
+            return (pre[:, :, None] * w).sum(1).reshape(B, C, n)
+        return (pre @ w).reshape(B, C, n)
+
+    def event_product(pre, w):     # as dense(pre, w), with a cost that follows the number of active channels
+        return _active_rows_product(pre, w, _event_buckets(w.shape[0])).reshape(B, C, n)
+
+    zero = jnp.zeros((B, n), x.dtype)
+    R = -(-T // record_every)
+    every_step = ("spikes",) + (traces if record_every == 1 else ())   # stacked by the scan, (Tc, B, N) per chunk
+    strided = traces if record_every > 1 else ()                     # written in place, every k-th step
+
+    def body(carry, inp):
+        st, rec, t = carry
+        s_prev = jax.lax.stop_gradient(st["spikes"]) if detach_recurrent else st["spikes"]
+        if in_loop:
+            inp = event_product(jnp.concatenate([inp, s_prev], 1) if w_rec_s is not None else inp, w_pre)
+        elif w_rec_s is not None:
+            inp = inp + (event_product(s_prev, w_rec_s) if events else dense(s_prev, w_rec_s))
+        drive = inp if ch == tuple(range(S)) else \
+            jnp.stack([inp[:, ch.index(c)] if c in ch else zero for c in range(S)], 1)
+        st, imem_peak = _step(d, model, st, drive)
+        vals = dict(spikes=st["spikes"])
+        if traces:
+            vals.update(vmem=st["vmem"], iahp=st["iahp"], imem=imem_peak, **model.record(st["isyn"]))
+        if strided:                # keep steps 0, k, 2k, ...: the other steps rewrite the row they would take
+            r, rec = t // record_every, dict(rec)
+            for k in strided:
+                old = jax.lax.dynamic_slice(rec[k], (0, r, 0), (B, 1, n))
+                rec[k] = jax.lax.dynamic_update_slice(rec[k], jnp.where(t % record_every == 0, vals[k][:, None], old),
+                                                      (0, r, 0))
+        return (st, rec, t + 1), {k: vals[k] for k in every_step}
 
     # The input of a chunk of time steps is projected in one large matrix product (fast), outside the recurrent
-    # loop; the outputs of each chunk are written into (B, T, N) buffers in place. Chunks bound the memory.
-    Tc = _chunk_length(T, B * n * C)
-    keys = ("spikes",) if not record else ("spikes", "vmem", "iahp", "imem") + model.traces
+    # loop; each chunk's outputs are written in place into the (B, T, N) results. Chunks bound the memory.
+    Tc = _chunk_length(T, B * (x.shape[2] if in_loop else n * C))
+    def chunk(carry, i):
+        inner, outs = carry
+        inner, ys = jax.lax.scan(body, inner, project(jax.lax.dynamic_slice_in_dim(x, i * Tc, Tc, axis=1)))
+        outs = {k: jax.lax.dynamic_update_slice_in_dim(outs[k], jnp.swapaxes(ys[k], 0, 1), i * Tc, axis=1)
+                for k in outs}
+        return (inner, outs), None
 
-    def outer(carry, i):
-        st, bufs = carry
-        st, ys = jax.lax.scan(body, st, project(jax.lax.dynamic_slice_in_dim(x, i * Tc, Tc, axis=1)))
-        bufs = {k: jax.lax.dynamic_update_slice_in_dim(bufs[k], jnp.swapaxes(ys[k], 0, 1), i * Tc, axis=1)
-                for k in bufs}
-        return (st, bufs), None
+    st = {**state, "isyn": jnp.swapaxes(state["isyn"], 1, 2)}             # (B, S, N) inside
+    inner = (st, {k: jnp.zeros((B, R, n), x.dtype) for k in strided}, jnp.int32(0))
+    if Tc == T:                    # one chunk: no outer loop
+        inner, ys = jax.lax.scan(body, inner, project(x))
+        outs = {k: jnp.swapaxes(v, 0, 1) for k, v in ys.items()}
+    else:
+        outs = {k: jnp.zeros((B, T, n), x.dtype) for k in every_step}
+        inner, outs = jax.lax.scan(chunk, (inner, outs), jnp.arange(T // Tc))[0]
+    st, rec, _ = inner
+    rec = {k: rec[k] if k in strided else outs[k] for k in traces}
+    return outs["spikes"], {**st, "isyn": jnp.swapaxes(st["isyn"], 1, 2)}, rec
 
-    bufs = {k: jnp.zeros((B, T, n), x.dtype) for k in keys}
-    (state, bufs), _ = jax.lax.scan(outer, (state, bufs), jnp.arange(T // Tc))
-    return bufs["spikes"], state, (bufs if record else {})
+# %% ../nbs/03_dynapsim.ipynb #7643497b
+CACHE_ENV = "DYNAPSE_NB_JAX_CACHE"
+
+def default_cache_dir() -> Path:
+    "The per-user folder of the compilation cache: `$XDG_CACHE_HOME/dynapse_nb/jax`, by default `~/.cache/dynapse_nb/jax`."
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dynapse_nb" / "jax"
+
+def enable_compilation_cache(path=None, # folder of the cache; None: `default_cache_dir()`
+                             min_compile_time_s: float = 0.0, # store only compilations at least this long (s)
+                            ) -> Path: # the folder in use
+    "Switch JAX's persistent compilation cache on, in `path`: a compiled simulation is reused by later sessions."
+    path = Path(path).expanduser() if path is not None else default_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))
+    jax.config.update("jax_enable_compilation_cache", True)
+    _jax_cc.reset_cache()          # JAX reads these settings once; make it read them again
+    return path
+
+def disable_compilation_cache() -> None:
+    "Switch JAX's persistent compilation cache off for this session (compilations are neither read nor written)."
+    jax.config.update("jax_enable_compilation_cache", False)
+    _jax_cc.reset_cache()
+
+def _cache_at_import() -> Path | None:
+    "The cache set-up of an import, as `DYNAPSE_NB_JAX_CACHE` says (a folder, `off`, or unset: the per-user folder)."
+    choice = os.environ.get(CACHE_ENV, "").strip()
+    if choice.lower() in ("0", "off", "false", "no"): return None
+    if jax.config.jax_compilation_cache_dir: return None          # the user configured JAX's cache: keep it
+    try:
+        return enable_compilation_cache(None if choice.lower() in ("", "1", "on", "true", "yes") else choice)
+    except OSError as e:           # e.g. a read-only home: simulate without the cache, and say so
+        warnings.warn(f"dynapse_nb: the JAX compilation cache could not be set up ({e}); set {CACHE_ENV}=off to "
+                      "silence this, or to a writable folder")
+        return None
+
+COMPILATION_CACHE = _cache_at_import()   # the folder in use after the import, or None
 
 # %% ../nbs/03_dynapsim.ipynb #0ca36a3f
 def mismatch_names() -> tuple:
@@ -638,11 +778,18 @@ def initial_state(self: DynapSim, batch: int) -> dict:
 
 @patch
 def apply(self: DynapSim, params, x, state, record=False, w_in=None, syn_types_in=None, sim_params=None,
-          detach_recurrent: bool = False):
+          detach_recurrent: bool = False, record_every: int = 1, recurrent: str = "auto"):
     """Pure simulation: `x` is weighted input (B,T,N) [or (B,T,N,4) per chip synapse], or input spikes (B,T,N_in)
-    with `w_in`. `sim_params` replaces the module's own parameters (e.g. another mismatch draw, for training)."""
-    sim = self.simulation_parameters() if sim_params is None else sim_params
+    with `w_in`. `sim_params` replaces the module's own parameters (e.g. another mismatch draw, for training).
+    `record`: True (every trace), False (none) or the names of the traces to keep (`record_names`), each kept
+    every `record_every` steps. `recurrent`: "auto", "dense" or "event" (how the recurrent product is computed)."""
     model = self.synapse_model
+    traces = _record_keys(model, record)
+    if isinstance(record_every, (bool, np.bool_)) or not isinstance(record_every, (int, np.integer)) or record_every < 1:
+        raise ValueError(f"record_every must be a whole number of steps >= 1, got {record_every!r}")
+    if recurrent not in RECURRENT_MODES:
+        raise ValueError(f"recurrent={recurrent!r} is not one of {RECURRENT_MODES}")
+    sim = self.simulation_parameters() if sim_params is None else sim_params
     x = jnp.asarray(x)
     weighted = w_in is None
     if weighted:   # signed weighted input (B,T,N), or per chip synapse (B,T,N,4)
@@ -652,12 +799,12 @@ def apply(self: DynapSim, params, x, state, record=False, w_in=None, syn_types_i
         ch = model.input_channels([syn_types_in] + ([self.syn_types_rec] if self.has_rec else []))
     return simulate(sim, state, x, w_in, params.get("w_rec"), syn_types_in,
                     self.syn_types_rec if self.has_rec else None, model=model,
-                    record=bool(record), channels=ch, weighted_input=weighted,
-                    detach_recurrent=bool(detach_recurrent))
+                    record=traces, channels=ch, weighted_input=weighted,
+                    detach_recurrent=bool(detach_recurrent), record_every=int(record_every), recurrent=recurrent)
 
 # %% ../nbs/03_dynapsim.ipynb #3a6cc855
 @patch
-def __call__(self: DynapSim, x, record: bool = False, state: dict | None = None):
+def __call__(self: DynapSim, x, record=False, state: dict | None = None, record_every: int = 1, recurrent: str = "auto"):
     arr = np.asarray(x) if not isinstance(x, jax.Array) else x
     n_syn = len(SYNAPSE_TYPES)
     if np.ndim(arr) in (3, 4) and np.shape(arr)[-1] == n_syn and np.shape(arr)[-2] == self.size_out \
@@ -670,7 +817,7 @@ def __call__(self: DynapSim, x, record: bool = False, state: dict | None = None)
     else:
         x = as_batch(arr, self.size_in, f"input of {self.name}")
     state = self.initial_state(x.shape[0]) if state is None else self.check_state(state, x.shape[0])
-    out, state, rec = self.apply(self.parameters(), x, state, record)
+    out, state, rec = self.apply(self.parameters(), x, state, record, record_every=record_every, recurrent=recurrent)
     check_output(out, self)
     return out, state, rec
 

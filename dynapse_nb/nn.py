@@ -354,14 +354,17 @@ class Sequential(Module):
                 new_state[m.name], rec[m.name] = s, r
         return x, new_state, rec
 
-    def __call__(self, x, record: bool = False, state: dict | None = None):
+    def __call__(self, x, record=False, state: dict | None = None, **options):
+        "Run the chain; `options` (e.g. `record_every=10`, `recurrent='event'`) go to the simulator modules."
         x = as_batch(x, self.size_in, "input of Sequential")
         if self._fused()[0][1] and (x < 0).any():
             raise ValueError(f"the input of {self.modules[0].name} is a spike raster for {self.modules[1].name}, but it "
                              f"has {int((x < 0).sum())} negative entries; spike counts must be >= 0")
         b = x.shape[0]
         state = self.initial_state(b) if state is None else self.check_state(state, b)
-        out, state, rec = self.apply(self.parameters(), x, state, record)
+        if options and not any(getattr(m, "accepts_input_weights", False) for m in self.modules):
+            raise TypeError(f"Sequential got options {sorted(options)}, but none of its modules is a simulator that takes them")
+        out, state, rec = self.apply(self.parameters(), x, state, record, **options)
         check_output(out, self)
         return out, state, rec
 

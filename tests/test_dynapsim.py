@@ -155,3 +155,118 @@ def test_no_call_returns_nan_spike_counts():
     net = Sequential(LinearJax((3, 2), weight=np.full((3, 2), 1e30)), DynapSim(2, Iscale=1e3))
     with pytest.raises(FloatingPointError, match="NaN/inf"):
         net(np.ones((20, 3)))
+
+
+# --- issue 13: event-driven products, chosen traces and a stride, the options' errors -------------------------
+
+def _sparse(rng, n_pre, n_post, k, lo, hi):
+    w = np.zeros((n_pre, n_post), np.float32)
+    for j in range(n_post):
+        w[rng.choice(n_pre, k, replace=False), j] = rng.uniform(lo, hi, k)
+    return w
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_event_driven_matches_reference_step_by_step(seed):
+    """The event-driven recurrent product sums only the rows of neurons that fired: the summation order differs
+    from the dense product, so currents may differ in the last float32 digits; spikes equal the NumPy reference's,
+    traces agree within the same tolerance as the dense path (rtol 2e-3)."""
+    rng = np.random.default_rng(100 + seed)
+    n, T = 40, 300
+    x = rng.poisson(0.2, (T, n)) * rng.normal(1.5, 1.0, (T, n))
+    m = DynapSim(n, has_rec=True, w_rec=_sparse(rng, n, n, 8, -4, 4), synapse_model="lumped", Iscale=2e-8,
+                 percent_mismatch=0.05, rng_key=seed)
+    out, _, rec = m(x, record=True, recurrent="event")
+    ref = _reference_of(m, x)
+    assert ref["spikes"].sum() > 50
+    np.testing.assert_array_equal(np.asarray(out[0]), ref["spikes"])
+    for k in ("imem", "isyn", "iahp", "vmem"):
+        np.testing.assert_allclose(np.asarray(rec[k][0]), ref[k], rtol=2e-3, atol=1e-15, err_msg=k)
+
+
+@pytest.mark.parametrize("model", ["lumped", "four"])
+def test_event_driven_equals_dense(model):
+    """Input spikes and recurrent spikes both go through the event-driven product (a few active channels, and
+    steps with many, which fall back to the dense product): the same spikes as the dense path, and "auto"
+    gives them too."""
+    rng = np.random.default_rng(5)
+    n, T = 96, 200
+    net = Sequential(LinearJax((n, n), weight=_sparse(rng, n, n, 12, 0, 1.5)),
+                     DynapSim(n, has_rec=True, w_rec=_sparse(rng, n, n, 12, -0.5, 0.5), synapse_model=model))
+    x = rng.poisson(np.linspace(0.002, 0.3, T)[None, :, None], (2, T, n)).astype(np.float32)
+    dense, _, rd = net(x, recurrent="dense", record=["isyn"])
+    event, _, re = net(x, recurrent="event", record=["isyn"])
+    assert 50 < float(dense.sum())
+    np.testing.assert_array_equal(np.asarray(event), np.asarray(dense))
+    np.testing.assert_allclose(np.asarray(re["1_DynapSim"]["isyn"]), np.asarray(rd["1_DynapSim"]["isyn"]),
+                               rtol=1e-4, atol=1e-18)
+    np.testing.assert_array_equal(np.asarray(net(x)[0]), np.asarray(dense))
+
+
+def test_event_driven_gradients_are_finite():
+    rng = np.random.default_rng(6)
+    net = Sequential(LinearJax((20, 16), weight=rng.normal(1, 2, (20, 16))),
+                     DynapSim(16, has_rec=True, w_rec=rng.normal(0, 1, (16, 16)), Iscale=3e-8))
+    x = jax.numpy.asarray(rng.poisson(0.1, (2, 100, 20)).astype(np.float32))
+    def total(p, mode): return net.apply(p, x, net.initial_state(2), recurrent=mode)[0].sum()
+    ge = jax.grad(total)(net.parameters(), "event")
+    gd = jax.grad(total)(net.parameters(), "dense")
+    for a, b in zip(jax.tree_util.tree_leaves(ge), jax.tree_util.tree_leaves(gd)):
+        assert np.isfinite(np.asarray(a)).all()
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["lumped", "four"])
+def test_record_names_and_stride(model):
+    """`record=[names]` keeps exactly those traces; `record_every=k` keeps steps 0, k, 2k, ... of each, equal
+    to the full record sliced; the output spikes are never strided."""
+    rng = np.random.default_rng(8)
+    net = Sequential(LinearJax((6, 4), weight=rng.normal(1, 2, (6, 4))),
+                     DynapSim(4, has_rec=True, w_rec=rng.normal(0, 2, (4, 4)), Iscale=3e-8, synapse_model=model))
+    x = rng.poisson(0.1, (3, 101, 6)).astype(np.float32)
+    out, _, full = net(x, record=True)
+    full = full["1_DynapSim"]
+    assert set(full) == set(("spikes", "vmem", "iahp", "imem") + net[1].synapse_model.traces)
+    out2, _, some = net(x, record=["imem", "spikes"])
+    test_names = sorted(some["1_DynapSim"])
+    assert test_names == ["imem", "spikes"]
+    np.testing.assert_array_equal(np.asarray(out2), np.asarray(out))
+    for k in (1, 3, 10, 101, 500):
+        o, _, r = net(x, record=["imem", "isyn", "spikes"], record_every=k)
+        np.testing.assert_array_equal(np.asarray(o), np.asarray(out))
+        for name, v in r["1_DynapSim"].items():
+            assert v.shape == (3, -(-101 // k), 4)
+            np.testing.assert_array_equal(np.asarray(v), np.asarray(full[name])[:, ::k])
+    _, _, one = net[1](x[..., :4], record="vmem")
+    assert list(one) == ["vmem"]
+
+
+def test_record_and_option_errors():
+    net = Sequential(LinearJax((3, 2), rng_key=0), DynapSim(2, has_rec=True))
+    x = np.zeros((10, 3), np.float32)
+    with pytest.raises(ValueError, match=r"\['iampa'\] is not a trace of synapse_model='lumped'"):
+        net(x, record=["imem", "iampa"])
+    with pytest.raises(ValueError, match="record_every must be a whole number of steps >= 1, got 0"):
+        net(x, record=True, record_every=0)
+    with pytest.raises(ValueError, match="record_every must be a whole number"):
+        net(x, record=True, record_every=2.5)
+    with pytest.raises(ValueError, match="recurrent='sparse' is not one of"):
+        net(x, recurrent="sparse")
+    with pytest.raises(TypeError, match="none of its modules is a simulator"):
+        Sequential(LinearJax((3, 2), rng_key=0))(x, record_every=2)
+
+
+def test_bench_gpu_mode_runs_on_the_cpu(tmp_path):
+    """`benchmarks/bench_sim.py --device gpu` (no GPU here): refused without one, and its cases run on the CPU
+    with --allow-cpu."""
+    import subprocess, sys, os, json
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    cmd = [sys.executable, str(root / "benchmarks" / "bench_sim.py"), "--device", "gpu", "--quick", "--rounds", "1",
+           "--out", str(tmp_path / "gpu.json")]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert r.returncode != 0 and "no GPU" in r.stderr
+    subprocess.run(cmd + ["--allow-cpu"], check=True, capture_output=True, text=True, env=env)
+    res = json.loads((tmp_path / "gpu.json").read_text())
+    assert res["platform"] == "cpu" and [c["batch"] for c in res["cases"]] == [4, 40]
