@@ -508,12 +508,23 @@ def default_cache_dir() -> Path:
 
 def enable_compilation_cache(path=None, # folder of the cache; None: `default_cache_dir()`
                              min_compile_time_s: float = 0.0, # store only compilations at least this long (s)
+                             max_size_mib: float = 1024, # the folder's size limit: least recently used entries go
                             ) -> Path: # the folder in use
     "Switch JAX's persistent compilation cache on, in `path`: a compiled simulation is reused by later sessions."
+    if not max_size_mib > 0:
+        raise ValueError(f"max_size_mib={max_size_mib!r}: the cache needs a positive size limit in MiB; "
+                         "call disable_compilation_cache() to switch it off")
     path = Path(path).expanduser() if path is not None else default_cache_dir()
     path.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))
+    try:
+        import filelock  # noqa: F401  (JAX needs it to enforce the size limit)
+        jax.config.update("jax_compilation_cache_max_size", int(max_size_mib * 2**20))
+    except ImportError:
+        warnings.warn("dynapse_nb: the compilation cache has no size limit because the `filelock` package is missing "
+                      "(pip install filelock)")
+        jax.config.update("jax_compilation_cache_max_size", -1)
     jax.config.update("jax_enable_compilation_cache", True)
     _jax_cc.reset_cache()          # JAX reads these settings once; make it read them again
     return path

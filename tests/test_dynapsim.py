@@ -270,3 +270,21 @@ def test_bench_gpu_mode_runs_on_the_cpu(tmp_path):
     subprocess.run(cmd + ["--allow-cpu"], check=True, capture_output=True, text=True, env=env)
     res = json.loads((tmp_path / "gpu.json").read_text())
     assert res["platform"] == "cpu" and [c["batch"] for c in res["cases"]] == [4, 40]
+
+
+def test_compilation_cache_size_limit(tmp_path):
+    "The cache folder gets JAX's LRU size limit; a non-positive limit is refused with the way to switch it off."
+    import jax
+    from dynapse_nb import dynapsim as ds
+    before = (jax.config.jax_compilation_cache_dir, jax.config.jax_compilation_cache_max_size,
+              jax.config.jax_enable_compilation_cache)
+    try:
+        assert ds.enable_compilation_cache(tmp_path, max_size_mib=2) == tmp_path
+        assert jax.config.jax_compilation_cache_max_size == 2 * 2**20
+        for bad in (0, -1, float("nan")):
+            with pytest.raises(ValueError, match=r"max_size_mib=.*disable_compilation_cache"):
+                ds.enable_compilation_cache(tmp_path, max_size_mib=bad)
+    finally:
+        if before[0]: ds.enable_compilation_cache(before[0], max_size_mib=before[1] / 2**20 if before[1] > 0 else 1024)
+        else: ds.disable_compilation_cache()
+        jax.config.update("jax_enable_compilation_cache", before[2])
