@@ -124,6 +124,10 @@ class SynapseModel:
         "Synaptic current added in one step per ampere of weight current, `(S, N)` (folded into the weights)."
         return d["syn_charge"]
 
+    def read_biases(self, currents: dict) -> dict:
+        "Each model current from the first chip bias it is written to (`biases`); the others should agree."
+        return {k: currents[b[0]] for k, b in self.biases.items()}
+
 # %% ../nbs/03_dynapsim.ipynb #9cda8801
 class LumpedSynapse(SynapseModel):
     """One DPI synapse for all inputs, the update of Rockpool's `DynapSim` v3 reproduced as written: a negative
@@ -180,10 +184,7 @@ def integrate(self: LumpedSynapse, imem, g, c, target, dt):
 @patch
 def record(self: LumpedSynapse, isyn) -> dict: return {"isyn": isyn[:, 0]}
 
-@patch
-def read_biases(self: LumpedSynapse, currents: dict) -> dict:
-    "The lumped currents are read from the AMPA biases (listed first); the other dendrites' should agree."
-    return {k: currents[b[0]] for k, b in self.biases.items()}
+
 
 # %% ../nbs/03_dynapsim.ipynb #310f34b9
 class FourSynapses(SynapseModel):
@@ -212,7 +213,7 @@ class FourSynapses(SynapseModel):
         if syn_types is None:
             z = jnp.zeros_like(w)
             return jnp.stack([jnp.maximum(w, 0.0), z, jnp.maximum(-w, 0.0), z], -1)
-        return jnp.abs(w)[..., None] * jax.nn.one_hot(jnp.asarray(syn_types), 4, dtype=w.dtype)
+        return jnp.abs(w)[..., None] * jax.nn.one_hot(jnp.asarray(syn_types), self.n_channels, dtype=w.dtype)
 
     def from_signed(self, x):
         z = jnp.zeros_like(x)
@@ -254,10 +255,6 @@ def record(self: FourSynapses, isyn) -> dict:
     rec = {f"i{s}": isyn[:, i] for i, s in enumerate(SYNAPSE_TYPES)}
     rec["isyn"] = isyn[:, 0] + isyn[:, 1] - isyn[:, 2] - isyn[:, 3]    # net excitation, for plots
     return rec
-
-@patch
-def read_biases(self: FourSynapses, currents: dict) -> dict:
-    return {k: currents[b[0]] for k, b in self.biases.items()}
 
 # %% ../nbs/03_dynapsim.ipynb #28e68a99
 SYNAPSE_MODELS: dict[str, SynapseModel] = {}
@@ -807,6 +804,10 @@ def apply(self: DynapSim, params, x, state, record=False, w_in=None, syn_types_i
         ch = model.input_channels([None]) if x.ndim == 3 else tuple(range(model.n_channels))
         x = model.from_signed(x) if x.ndim == 3 else model.from_four(x)
     else:
+        if syn_types_in is not None and not model.typed_connections:
+            raise ValueError(f"syn_types_in chooses a synapse per input connection, but synapse_model={model.name!r} "
+                             "has one synapse for all inputs; build the DynapSim with synapse_model='four', or drop "
+                             "the input's syn_types")
         ch = model.input_channels([syn_types_in] + ([self.syn_types_rec] if self.has_rec else []))
     return simulate(sim, state, x, w_in, params.get("w_rec"), syn_types_in,
                     self.syn_types_rec if self.has_rec else None, model=model,

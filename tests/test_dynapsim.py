@@ -288,3 +288,26 @@ def test_compilation_cache_size_limit(tmp_path):
         if before[0]: ds.enable_compilation_cache(before[0], max_size_mib=before[1] / 2**20 if before[1] > 0 else 1024)
         else: ds.disable_compilation_cache()
         jax.config.update("jax_enable_compilation_cache", before[2])
+
+
+def test_lumped_refuses_typed_input_connections():
+    "A lumped DynapSim has one synapse: per-connection synapse types on its input are refused, not ignored."
+    from dynapse_nb.nn import LinearJax, Sequential
+    from dynapse_nb.dynapsim import DynapSim
+    x = np.zeros((1, 5, 2), np.float32)
+    typed = LinearJax((2, 3), weight=np.ones((2, 3), np.float32), syn_types=np.ones((2, 3), int))
+    with pytest.raises(ValueError, match=r"syn_types_in.*synapse_model='lumped'.*synapse_model='four'"):
+        Sequential(typed, DynapSim(3, synapse_model="lumped"))(x)
+    out, _, _ = Sequential(typed, DynapSim(3, synapse_model="four"))(x)      # the typed model takes them
+    assert np.asarray(out).shape == (1, 5, 3)
+
+
+def test_read_biases_is_shared_by_the_built_in_models():
+    "Both built-in models read each current from the first chip bias it is written to."
+    from dynapse_nb.dynapsim import get_synapse_model
+    for name in ("lumped", "four"):
+        m = get_synapse_model(name)
+        currents = {b: float(i) for i, b in enumerate(sorted({x for bs in m.biases.values() for x in bs}))}
+        got = m.read_biases(currents)
+        assert set(got) == set(m.biases)
+        assert all(got[k] == currents[b[0]] for k, b in m.biases.items())
