@@ -35,6 +35,7 @@ _EXPORTS = {
     "dynapsim_net_from_spec": "readback", "VirtualBoard": "board", "DynapseSamna": "board",
     "find_dynapse_boards": "board", "calibrate_iscale": "board", "autoencoder_quantization": "quantize",
     "plot_raster": "plots", "plot_vmem": "plots", "plot_isyn": "plots",
+    "tutorial_weights_info": "train", "apply_chip_settings": "board",
 }
 __all__ = sorted(_EXPORTS)   # `from dynapse_nb import *`: the pipeline's names, as the original tutorial uses them
 

@@ -30,6 +30,7 @@ import numbers
 import os
 import time
 import copy
+import difflib
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -52,10 +53,11 @@ from .readback import check_channel_map, dynapsim_net_from_config
 _log = logging.getLogger("dynapse_nb.board")
 
 # %% auto #0
-__all__ = ['SAMNA_HELP', 'MAX_READ_STEPS', 'CONTROL_DESTINATION', 'GAIN_BIASES', 'SamnaStatus', 'samna_status',
+__all__ = ['SAMNA_HELP', 'MAX_READ_STEPS', 'CONTROL_DESTINATION', 'GAIN_BIASES', 'CHIP_SETTINGS', 'SamnaStatus', 'samna_status',
            'SamnaNotAvailable', 'require_samna', 'BoardClosedError', 'Board', 'check_fits', 'VirtualBoard',
            'event_to_json', 'event_from_json', 'to_samna', 'from_samna', 'SamnaBoard', 'find_dynapse_boards',
-           'raster_to_aer', 'aer_to_raster', 'DynapseSamna', 'scale_base_weights', 'scale_synaptic_drive',
+           'raster_to_aer', 'aer_to_raster', 'DynapseSamna', 'scale_base_weights', 'drive_scale_range',
+           'scale_synaptic_drive', 'scale_synapse_gain', 'check_chip_settings', 'apply_chip_settings',
            'CalibrationWarning', 'calibrate_iscale']
 
 # %% ../nbs/11_board.ipynb #fae9f5cf
@@ -801,6 +803,22 @@ def scale_base_weights(config: Dynapse2Configuration, k: float) -> Dynapse2Confi
                 p.coarse_value, p.fine_value = current_to_code(name, I * k)
     return out
 
+def drive_scale_range(config: Dynapse2Configuration) -> tuple[float, float]:
+    """The smallest and largest `k` that `scale_synaptic_drive` can apply to `config`: the base weights in use take
+    `k` up to their biases' limits, the four dendrite gains the rest up to theirs, on every core in use."""
+    k_lo, k_hi = 0.0, math.inf
+    for chip in config.chips:
+        for core in chip.cores:
+            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
+            P = core.parameters
+            cur = {n: code_to_current(n, P[n].coarse_value, P[n].fine_value) for n in BASE_WEIGHT_BIASES + GAIN_BIASES}
+            on = [n for n in BASE_WEIGHT_BIASES if cur[n] > bias_range(n)[0]]
+            kw_hi = min((bias_range(n)[1] / cur[n] for n in on), default=1.0)
+            kw_lo = max((bias_range(n)[0] / cur[n] for n in on), default=1.0)
+            k_hi = min(k_hi, kw_hi * min(bias_range(n)[1] / cur[n] for n in GAIN_BIASES))
+            k_lo = max(k_lo, kw_lo * max(bias_range(n)[0] / cur[n] for n in GAIN_BIASES))
+    return k_lo, k_hi
+
 def scale_synaptic_drive(config: Dynapse2Configuration, k: float) -> Dynapse2Configuration:
     "A copy of `config` whose synaptic drive (`Igain/Itau * Iw`) is `k` times larger on every core in use."
     _check_scale(config, k)
@@ -823,6 +841,65 @@ def scale_synaptic_drive(config: Dynapse2Configuration, k: float) -> Dynapse2Con
     return out
 
 # %% ../nbs/11_board.ipynb #52c54b6d
+def scale_synapse_gain(config: Dynapse2Configuration, # the configuration (`cfg["config"]`)
+                       synapse: str, # "ampa", "nmda", "gaba" or "shunt"
+                       factor: float, # the factor on that synapse's gain current
+                      ) -> Dynapse2Configuration: # a copy; `config` is left as it was
+    "A copy of `config` whose `synapse` gain bias is `factor` times larger on every core in use."
+    if synapse not in SYNAPSE_TYPES:
+        near = difflib.get_close_matches(str(synapse).lower(), SYNAPSE_TYPES, n=1)
+        raise ValueError(f"synapse={synapse!r} is not one of {SYNAPSE_TYPES}" + (f"; did you mean {near[0]!r}?" if near else ""))
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not math.isfinite(factor) or factor <= 0:
+        raise ValueError(f"factor must be a finite number > 0 (the factor on the {synapse} gain), got {factor!r}")
+    if not isinstance(config, Dynapse2Configuration):
+        raise TypeError(f"config must be a Dynapse2Configuration (cfg['config']), got {type(config).__name__}")
+    name = CURRENT_TO_BIAS[f"Igain_{synapse}"]
+    out = copy.deepcopy(config)
+    for a, chip in enumerate(out.chips):
+        for c, core in enumerate(chip.cores):
+            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
+            p = core.parameters[name]
+            I, (lo, hi) = code_to_current(name, p.coarse_value, p.fine_value) * factor, bias_range(name)
+            if not lo <= I <= hi * (1 + 1e-9):
+                raise ValueError(f"factor = {factor:.4g} needs {name} = {I:.4g} A on chip {a} core {c}, outside the bias "
+                                 f"range [{lo:.4g}, {hi:.4g}] A; the largest factor there is {hi / (I / factor):.4g}")
+            p.coarse_value, p.fine_value = current_to_code(name, min(I, hi))
+    return out
+
+# %% ../nbs/11_board.ipynb #45bf6ef2
+CHIP_SETTINGS = ("synapse_model", "gaba_gain", "weight_scale")   # the keys `apply_chip_settings` understands
+
+def check_chip_settings(chip: dict, # {"gaba_gain": g, "weight_scale": k, "synapse_model": "four"}, each optional
+                       ) -> dict: # {"gaba_gain": g, "weight_scale": k}, absent ones 1
+    "The chip settings of trained weights, checked: known keys, factors finite and > 0, trained for four synapses."
+    if not isinstance(chip, dict):
+        raise TypeError(f"chip must be a dict with keys among {CHIP_SETTINGS} (e.g. tutorial_weights_info()['chip']), "
+                        f"got {type(chip).__name__}")
+    bad = [k for k in chip if k not in CHIP_SETTINGS]
+    if bad:
+        near = difflib.get_close_matches(str(bad[0]), CHIP_SETTINGS, n=1)
+        raise ValueError(f"chip has unknown setting {bad[0]!r}; the settings are {CHIP_SETTINGS}"
+                         + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if chip.get("synapse_model", "four") not in ("four", FOUR):
+        raise ValueError(f"chip['synapse_model'] = {chip['synapse_model']!r}: the chip has the four synapse types; the "
+                         "settings must be those trained for synapse_model='four'")
+    out = {}
+    for k in ("gaba_gain", "weight_scale"):
+        v = chip.get(k, 1.0)
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"chip[{k!r}] = {v!r}: a factor must be a finite number > 0")
+        out[k] = float(v)
+    return out
+
+def apply_chip_settings(config: Dynapse2Configuration, # the configuration (`cfg["config"]`)
+                        chip: dict | None, # see `check_chip_settings`; None: the configuration as it is
+                       ) -> Dynapse2Configuration: # a copy with the GABA gain times g and the synaptic drive times k
+    "A copy of `config` with the settings `chip` of trained weights: GABA gain times `gaba_gain`, drive times `weight_scale`."
+    if chip is None: return copy.deepcopy(config)
+    c = check_chip_settings(chip)
+    return scale_synaptic_drive(scale_synapse_gain(config, "gaba", c["gaba_gain"]), c["weight_scale"])
+
+# %% ../nbs/11_board.ipynb #9961f35c
 class CalibrationWarning(UserWarning):
     "`calibrate_iscale` found no factor within its tolerance and returns the closest one."
 
@@ -856,8 +933,14 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
     if done(k): return k, dict(config=scale_synaptic_drive(cfg["config"], k), input_channel_map=cfg["input_channel_map"])
     up = count(k) < target
     lo, hi = (k, None) if up else (None, k)
+    k_min, k_max = drive_scale_range(cfg["config"])
+    lo_b, hi_b = max(lo_b, k_min), min(hi_b, k_max)              # what the biases can make, within the bounds
     while (hi is None if up else lo is None) and len(seen) < max_evals:
-        k = k * 2 if up else k / 2
+        if (k >= hi_b) if up else (k <= lo_b):                    # the last doubling reached the limit
+            raise ValueError(f"no k in [{lo_b:.4g}, {hi_b:.4g}] (k_bounds {k_bounds}, and what the biases can make) "
+                             f"brings the board's spike count to the simulation's {target:g}: {len(seen)} tries gave "
+                             f"{sorted((round(a, 4), b) for a, b in seen.items())}")
+        k = min(k * 2, hi_b) if up else max(k / 2, lo_b)           # doubling, the last step clamped to the limit
         if not lo_b <= k <= hi_b:
             raise ValueError(f"no k in {k_bounds} brings the board's spike count to the simulation's {target:g}: "
                              f"{len(seen)} tries gave {sorted((round(a, 4), b) for a, b in seen.items())}")

@@ -503,6 +503,15 @@ def default_cache_dir() -> Path:
     "The per-user folder of the compilation cache: `$XDG_CACHE_HOME/dynapse_nb/jax`, by default `~/.cache/dynapse_nb/jax`."
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dynapse_nb" / "jax"
 
+def _give_access_times(path: Path) -> None:
+    """JAX's size limit evicts by the access time it keeps beside each entry (`KEY-atime`); entries written by a
+    cache without a limit have none, and eviction would fail on them. Give each one its file's modification time."""
+    for entry in path.glob("*-cache"):
+        atime = entry.with_name(entry.name[:-len("-cache")] + "-atime")
+        if not atime.exists():
+            try: atime.write_bytes(entry.stat().st_mtime_ns.to_bytes(8, "little"))
+            except OSError: pass               # a read-only entry: JAX then only reads this folder
+
 def enable_compilation_cache(path=None, # folder of the cache; None: `default_cache_dir()`
                              min_compile_time_s: float = 0.0, # store only compilations at least this long (s)
                              max_size_mib: float = 1024, # the folder's size limit: least recently used entries go
@@ -517,6 +526,7 @@ def enable_compilation_cache(path=None, # folder of the cache; None: `default_ca
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))
     try:
         import filelock  # noqa: F401  (JAX needs it to enforce the size limit)
+        _give_access_times(path)
         jax.config.update("jax_compilation_cache_max_size", int(max_size_mib * 2**20))
     except ImportError:
         warnings.warn("dynapse_nb: the compilation cache has no size limit because the `filelock` package is missing "

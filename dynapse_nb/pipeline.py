@@ -36,7 +36,7 @@ from .mapping import mapper
 from .quantize import quantize, dequantize, mask_levels, BASE_WEIGHT_NAMES
 from .from_spec import QUANTIZED_KEYS, config_from_specification
 from .readback import dynapsim_net_from_spec
-from .board import VirtualBoard, DynapseSamna
+from .board import VirtualBoard, DynapseSamna, apply_chip_settings, check_chip_settings
 
 # %% auto #0
 __all__ = ['TUNABLE', 'BUILTIN_TARGETS', 'check_factors', 'Response', 'SimTarget', 'mapped_spec', 'check_float_spec',
@@ -178,8 +178,11 @@ class BoardTarget:
                  spec: dict, # the mapper's float spec (not yet quantized)
                  board=None, # a board (`VirtualBoard`, or one of `find_dynapse_boards()`); None: a new VirtualBoard
                  name: str = "virtual board", # what the target is called in panels and tables
+                 chip: dict | None = None, # settings the weights were trained for on the chip (`apply_chip_settings`)
                 ):
         self.spec, self.name = check_float_spec(spec), name
+        if chip is not None: check_chip_settings(chip)      # bad settings fail here, not at run time
+        self.chip = chip
         self.owns_board = board is None
         self.board = VirtualBoard() if board is None else board
         self.n_in, self.n_out = int(spec["n_in"]), int(spec["n_neuron"])
@@ -208,6 +211,7 @@ def configure(self: BoardTarget,
         warnings.simplefilter("always")
         s = scaled_spec(self.spec, f)
         cfg = config_from_specification(**s)
+        cfg["config"] = apply_chip_settings(cfg["config"], self.chip)
     self.se2 = DynapseSamna(self.board, **cfg)
     self._factors, self.notes = f, [str(w.message) for w in caught]
     self.threshold = np.asarray(s["Ispkthr"], np.float64)[np.asarray(s["core_map"])]
@@ -238,8 +242,11 @@ class Targets:
                  net: Sequential | None = None, # the float network the built-in targets are made from
                  targets=BUILTIN_TARGETS, # names of built-in targets, or {name: SimTarget | BoardTarget | Sequential}
                  board=None, # the board of the "virtual board" target; None: a new VirtualBoard
+                 chip: dict | None = None, # the "virtual board" target's chip settings (see `BoardTarget`)
                 ):
         if isinstance(targets, (str, SimTarget, BoardTarget)): targets = [targets]
+        if chip is not None: check_chip_settings(chip)
+        self.chip = chip
         items = list(targets.items()) if isinstance(targets, dict) else [(t if isinstance(t, str) else t.name, t)
                                                                           for t in targets]
         if not items: raise ValueError("give at least one target")
@@ -296,7 +303,7 @@ def __getitem__(self: Targets, name: str):
             q, notes = quantized_network(self.net)
             made = SimTarget(q, name); self.notes[name] = notes
         else:
-            made = BoardTarget(self.spec(), self.board, name)
+            made = BoardTarget(self.spec(), self.board, name, chip=self.chip)
         self._made[name] = made
     return self._made[name]
 
@@ -329,10 +336,11 @@ def compare(net: Sequential | None, # the float network (for the built-in target
             targets=BUILTIN_TARGETS, # as for `Targets`
             factors: dict | None = None, # tuning factors, the same for every target (see `check_factors`)
             board=None, # the board of the "virtual board" target; None: a new VirtualBoard, closed afterwards
+            chip: dict | None = None, # the "virtual board" target's chip settings (see `BoardTarget`)
            ) -> dict[str, Response]: # the response of each target, by name
     "Run every sample of `dataset` on each target with the same factors; the responses by target name."
     f = check_factors(factors)
-    ts = Targets(net, targets, board)
+    ts = Targets(net, targets, board, chip)
     x, _ = dataset_batch(dataset)
     ts.check_batch(x, "dataset's samples")
     try:

@@ -9,7 +9,13 @@ on one simulated instance. The task of the quick-start tutorial -- two output ne
 recognise one frozen Poisson-noise pattern, and which must *not* take a decision on any other noise -- is
 solved here from scratch, and its result is shipped with the package (`load_tutorial_weights`).
 
-The layer knows nothing of the hardware beyond the simulator: no mapping, no quantization, no configuration.
+The tutorial's network is simulated with the *lumped* synapse model of the original Rockpool tutorial, while
+the chip has four synapses and puts a negative weight on its GABA synapse. The two treat inhibition so
+differently that weights trained for one fail on the other; the training therefore simulates a second copy of
+the network as the chip runs it (`chip_copy`) and asks both copies to decide.
+
+The layer knows the chip only through the simulator's synapse models: no mapping, no quantization, no
+configuration.
 
 Docs: https://dynapse-nb.github.io/dynapse_nb/train.html.md"""
 
@@ -34,16 +40,18 @@ import optax
 from tqdm.auto import tqdm
 
 from .nn import LinearJax, Sequential
-from .dynapsim import DynapSim, mismatch_factors, check_percent_mismatch
+from .dynapsim import (COMMON_CURRENTS, DynapSim, check_percent_mismatch, get_synapse_model,
+                                 mismatch_factors)
 from .spikes import firing_rate_ratio
 from .spikes import FrozenNoiseDataset, poisson_spike_train
 
 # %% auto #0
-__all__ = ['TUTORIAL_CONFIG', 'TUTORIAL_WEIGHTS', 'TUTORIAL_TRAIN_SEED', 'TUTORIAL_TEST_SEED', 'check_network', 'check_task',
-           'spike_counts', 'sample_sim_params', 'frozen_noise_loss', 'TrainConfig', 'make_optimizer',
-           'make_update_step', 'directed_frr', 'TrainResult', 'set_params', 'train', 'tutorial_network',
-           'initial_tutorial_weights', 'train_tutorial_weights', 'weights_digest', 'save_tutorial_weights',
-           'load_tutorial_weights', 'tutorial_weights_info', 'frr_report']
+__all__ = ['TUTORIAL_CONFIG', 'TUTORIAL_WEIGHTS', 'TUTORIAL_TRAIN_SEED', 'TUTORIAL_TEST_SEED', 'TUTORIAL_SYNAPSE_MODEL',
+           'check_network', 'check_task', 'spike_counts', 'sample_sim_params', 'chip_copy', 'frozen_noise_loss',
+           'TrainConfig', 'make_optimizer', 'initial_params', 'make_update_step', 'directed_frr', 'TrainResult',
+           'set_params', 'train', 'tutorial_data', 'tutorial_network', 'initial_tutorial_weights',
+           'train_tutorial_weights', 'weights_digest', 'save_tutorial_weights', 'load_tutorial_weights',
+           'tutorial_weights_info', 'frr_summary', 'frr_report']
 
 # %% ../nbs/05_train.ipynb #0a2d983a
 def check_network(net) -> list[tuple[LinearJax, DynapSim]]:
@@ -120,6 +128,37 @@ def sample_sim_params(net: Sequential, key, percent_mismatch: float | None) -> d
         out[dyn.name] = dyn.simulation_parameters(mismatch=mm)
     return out
 
+# %% ../nbs/05_train.ipynb #3adf6767
+def chip_copy(net: Sequential, synapse_model: str = "four", gaba_gain: float = 1.0, *, percent_mismatch=None,
+              rng_key=None) -> Sequential:
+    """`net` as the chip runs it: each DynapSim rebuilt with `synapse_model`'s synapses, every synapse current
+    taken from the current of `net` that the configuration writes to the same chip bias, the GABA gain times
+    `gaba_gain`; same weights, `Iscale` and `dt`, chip-default layout constants, and a frozen mismatch of its own
+    (`percent_mismatch`, `rng_key`; default none)."""
+    model = get_synapse_model(synapse_model)
+    if isinstance(gaba_gain, bool) or not isinstance(gaba_gain, numbers.Real) or not np.isfinite(gaba_gain) \
+            or gaba_gain <= 0:
+        raise ValueError(f"gaba_gain must be a number > 0 (the GABA gain as a fraction of the spec's), got {gaba_gain!r}")
+    if gaba_gain != 1 and "Igain_gaba" not in model.currents:
+        raise ValueError(f"gaba_gain = {gaba_gain} needs a model with a GABA synapse; {model.name!r} has none")
+    mods = []
+    for lin, dyn in check_network(net):
+        on_bias = {b: name for name, biases in dyn.synapse_model.biases.items() for b in biases}
+        kw = {k: getattr(dyn, k) for k in COMMON_CURRENTS}
+        for name, biases in model.biases.items():
+            src = on_bias.get(biases[0])
+            if src is None:
+                raise ValueError(f"{dyn.name} (synapse_model={dyn.synapse_model.name!r}) writes no current to the bias "
+                                 f"{biases[0]} that {model.name!r} reads as {name}")
+            kw[name] = getattr(dyn, src)
+        if "Igain_gaba" in kw: kw["Igain_gaba"] = kw["Igain_gaba"] * gaba_gain
+        mods.append(LinearJax(lin.shape, weight=lin.weight, syn_types=lin.syn_types if model.typed_connections else None))
+        mods.append(DynapSim(dyn.shape, has_rec=dyn.has_rec, w_rec=dyn.w_rec if dyn.has_rec else None,
+                             syn_types_rec=dyn.syn_types_rec if model.typed_connections else None,
+                             synapse_model=model, Iscale=dyn.Iscale, dt=dyn.dt, percent_mismatch=percent_mismatch,
+                             rng_key=rng_key, **kw))
+    return Sequential(*mods)
+
 # %% ../nbs/05_train.ipynb #cc879e0f
 def frozen_noise_loss(counts, labels, neg_counts=None, *, target_count: float = 30.0, w_equal: float = 2.0,
                       w_rate: float = 1.0):
@@ -141,18 +180,24 @@ def frozen_noise_loss(counts, labels, neg_counts=None, *, target_count: float = 
 class TrainConfig:
     "Every setting of a training run (see `train`)."
     seed: int = 0                 # drives the negatives, the mismatch draws and nothing else
-    steps: int = 3000             # maximum number of update steps
+    steps: int = 1500             # maximum number of update steps
     lr: float = 0.1               # Adam's initial learning rate, cosine-decayed to lr * lr_final_fraction
     lr_final_fraction: float = 0.05
-    clip_norm: float = 1.0        # global gradient-norm clipping
-    w_max: float = 15.0           # weights are kept in [-w_max, w_max] (projected after every step)
+    clip_norm: float = 1.0        # gradient-norm clipping, of each copy's gradient separately
+    w_max: float = 10.0           # weights are kept in [-w_max, w_max] (projected after every step)
+    w_rec_max: float = 0.0        # recurrent weights are also kept <= w_rec_max (0: inhibitory only)
     n_negatives: int = 16         # fresh random-noise samples per step
-    n_mismatch: int = 4           # mismatch draws per step (the batch is simulated under each)
+    n_mismatch: int = 2           # mismatch draws per step (the batch is simulated under each)
     percent_mismatch: float = 0.05
     resample_every: int = 1       # draw new mismatch every this many steps
     target_count: float = 30.0    # spikes per neuron wanted on random noise
-    w_equal: float = 2.0           # weight of the "equal counts on noise" term
-    w_rate: float = 1.0            # weight of the "target rate on noise" term
+    w_equal: float = 2.0          # weight of the "equal counts on noise" term
+    w_rate: float = 1.0           # weight of the "target rate on noise" term
+    chip_weight: float = 1.0      # weight of the chip copy's loss (0: train for the network's own model only)
+    chip_model: str = "four"      # the synapse model of the chip copy (see `chip_copy`)
+    chip_gaba_gain: float = 0.2   # the chip copy's GABA gain, as a fraction of the gain the network's model has
+    chip_scale_range: tuple = (0.25, 16.0)   # the chip copy's learned weight scale stays in this range
+    w_match: float = 1.0          # weight of "the chip copy fires as many spikes on the labelled samples"
     eval_every: int = 100         # steps between validations (0: never validate, never stop early)
     val_seeds: tuple = tuple(range(100, 116))   # mismatch seeds of the validation chips (not the benchmark's 0..9)
     val_negatives: int = 64
@@ -161,6 +206,9 @@ class TrainConfig:
     stop_frr_median: float = 12.0 # stop once the validation FRRs reach all three of these
     stop_frr_min: float = 5.0
     stop_neg_frr_median: float = 1.1
+    chip_stop_frr_median: float = 5.0     # ... and the chip copy's FRRs these three
+    chip_stop_frr_min: float = 3.0
+    chip_stop_neg_frr_median: float = 1.3
 
     def __post_init__(self):
         def need(cond, name, what):
@@ -173,12 +221,20 @@ class TrainConfig:
         need(isnum(self.lr_final_fraction) and 0 <= self.lr_final_fraction <= 1, "lr_final_fraction", "in [0, 1]")
         need(isnum(self.clip_norm) and self.clip_norm > 0, "clip_norm", "> 0")
         need(isnum(self.w_max) and self.w_max > 0, "w_max", "> 0")
+        need(isnum(self.w_rec_max), "w_rec_max", "a finite number (0: inhibitory recurrence only)")
         need(isint(self.n_negatives) and self.n_negatives >= 0, "n_negatives", "an integer >= 0")
         need(isint(self.n_mismatch) and self.n_mismatch >= 1, "n_mismatch", "an integer >= 1")
         check_percent_mismatch(self.percent_mismatch)
         need(isint(self.resample_every) and self.resample_every >= 1, "resample_every", "an integer >= 1")
         need(isnum(self.target_count) and self.target_count > 0, "target_count", "> 0 spikes")
-        for k in ("w_equal", "w_rate"): need(isnum(getattr(self, k)) and getattr(self, k) >= 0, k, ">= 0")
+        for k in ("w_equal", "w_rate", "chip_weight", "w_match"):
+            need(isnum(getattr(self, k)) and getattr(self, k) >= 0, k, ">= 0")
+        get_synapse_model(self.chip_model)
+        need(isnum(self.chip_gaba_gain) and self.chip_gaba_gain > 0, "chip_gaba_gain", "> 0 (1: the chip's GABA "
+             "gain equals the network's synapse gain)")
+        r = tuple(self.chip_scale_range) if isinstance(self.chip_scale_range, (tuple, list)) else ()
+        need(len(r) == 2 and all(isnum(v) for v in r) and 0 < r[0] <= 1 <= r[1], "chip_scale_range",
+             "(low, high) with 0 < low <= 1 <= high (the chip copy starts at scale 1)")
         need(isint(self.eval_every) and self.eval_every >= 0, "eval_every", "an integer >= 0")
         need(len(self.val_seeds) > 0 and all(isint(s) and s >= 0 for s in self.val_seeds), "val_seeds",
              "a non-empty tuple of integers >= 0")
@@ -186,51 +242,94 @@ class TrainConfig:
         need(isint(self.val_noise_seed) and self.val_noise_seed >= 0, "val_noise_seed", "an integer >= 0")
         need(isint(self.patience) and self.patience >= 1, "patience", "an integer >= 1")
         object.__setattr__(self, "val_seeds", tuple(int(s) for s in self.val_seeds))
+        object.__setattr__(self, "chip_scale_range", tuple(float(v) for v in r))   # a JSON list comes back a tuple
 
     def to_dict(self) -> dict: return asdict(self)
 
 # %% ../nbs/05_train.ipynb #05de267d
 def make_optimizer(config: TrainConfig):
-    "Adam with a cosine-decayed learning rate and global-norm gradient clipping."
-    sched = optax.cosine_decay_schedule(config.lr, config.steps, alpha=config.lr_final_fraction)
-    return optax.chain(optax.clip_by_global_norm(config.clip_norm), optax.adam(sched))
+    "Adam with a cosine-decayed learning rate (gradients are clipped per copy in `make_update_step`)."
+    return optax.adam(optax.cosine_decay_schedule(config.lr, config.steps, alpha=config.lr_final_fraction))
 
-def _loss_under_mismatch(net, params, x, y, neg, sim_params, config):
-    counts = spike_counts(net, params, jnp.concatenate([x, neg]) if neg is not None else x, sim_params)
-    B = x.shape[0]
-    return frozen_noise_loss(counts[:B], y, counts[B:] if neg is not None else None, target_count=config.target_count,
-                             w_equal=config.w_equal, w_rate=config.w_rate)
+def _uses_chip(net, config: TrainConfig) -> bool:
+    "Whether training adds a chip copy: a positive weight, and a network whose model is not the chip's already."
+    return config.chip_weight > 0 and any(d.synapse_model is not get_synapse_model(config.chip_model)
+                                          for _, d in check_network(net))
+
+def _weights(params) -> dict:
+    return {k: v for k, v in params.items() if k != "chip"}
+
+def _chip_weights(params) -> dict:
+    s = jnp.exp(params["chip"]["log_scale"])
+    return jax.tree_util.tree_map(lambda w: s * w, _weights(params))
+
+_CHIP_KEY = 0x51C   # the chip copy's mismatch: fold_in(draw key, _CHIP_KEY), independent of the network's draw
+
+def _two_copy_losses(net, chip, params, xs, y, B, key, config):
+    "Losses `[network, chip copy]` (the second 0 without a copy) and their parts, on one mismatch draw `key`."
+    kw = dict(target_count=config.target_count, w_equal=config.w_equal, w_rate=config.w_rate)
+    pm = config.percent_mismatch
+    c = spike_counts(net, _weights(params), xs, sample_sim_params(net, key, pm))
+    loss, parts = frozen_noise_loss(c[:B], y, c[B:] if xs.shape[0] > B else None, **kw)
+    if chip is None: return jnp.stack([loss, jnp.zeros_like(loss)]), parts
+    cc = spike_counts(chip, _chip_weights(params), xs, sample_sim_params(chip, jax.random.fold_in(key, _CHIP_KEY), pm))
+    closs, cparts = frozen_noise_loss(cc[:B], y, cc[B:] if xs.shape[0] > B else None, **kw)
+    match = (jnp.log1p(cc[:B].sum()) - jax.lax.stop_gradient(jnp.log1p(c[:B].sum()))) ** 2
+    parts = dict(parts, **{f"chip_{k}": v for k, v in cparts.items()}, match=match)
+    return jnp.stack([loss, closs + config.w_match * match]), parts
+
+def initial_params(net: Sequential, config: TrainConfig) -> dict:
+    "The trained parameters at the start: the weights `net` holds, and the chip copy's scale 1 when there is one."
+    p = net.parameters()
+    if _uses_chip(net, config): p["chip"] = {"log_scale": jnp.zeros((), jnp.float32)}
+    return p
 
 def make_update_step(net: Sequential, x, y, config: TrainConfig, optimizer=None):
     """Jitted `(params, opt_state, step) -> (params, opt_state, loss, parts)` for labelled data `x` `(B, T, C)`,
-    one-hot `y` `(B, K)` (see `check_task`); the negatives and mismatch of `step` come from `config.seed`."""
+    one-hot `y` `(B, K)` (see `check_task`) and params from `initial_params`; the negatives and mismatch of `step`
+    come from `config.seed`."""
     x, y = check_task(net, x, y)
     optimizer = optimizer or make_optimizer(config)
+    chip = chip_copy(net, config.chip_model, config.chip_gaba_gain) if _uses_chip(net, config) else None
     x, y = jnp.asarray(x), jnp.asarray(y)
-    rate = float(x.mean())                      # negatives: Poisson noise with the data's mean count per bin
+    B, rate = x.shape[0], float(x.mean())       # negatives: Poisson noise with the data's mean count per bin
     base = jax.random.PRNGKey(config.seed)
     k_neg, k_mm = jax.random.fold_in(base, 1), jax.random.fold_in(base, 2)
+    lo, hi = np.log(config.chip_scale_range[0]), np.log(config.chip_scale_range[1])
 
-    def loss_fn(params, step):
-        neg = None
+    def losses(params, step):
+        xs = x
         if config.n_negatives:
-            neg = jax.random.poisson(jax.random.fold_in(k_neg, step), rate,
-                                     (config.n_negatives,) + x.shape[1:]).astype(jnp.float32)
+            neg = jax.random.poisson(jax.random.fold_in(k_neg, step), rate, (config.n_negatives,) + x.shape[1:])
+            xs = jnp.concatenate([x, neg.astype(jnp.float32)])
         keys = jax.random.split(jax.random.fold_in(k_mm, step // config.resample_every), config.n_mismatch)
-        def one(k):
-            return _loss_under_mismatch(net, params, x, y, neg, sample_sim_params(net, k, config.percent_mismatch),
-                                        config)
-        losses, parts = jax.vmap(one)(keys)
-        return losses.mean(), jax.tree_util.tree_map(jnp.mean, parts)
+        l, parts = jax.vmap(lambda k: _two_copy_losses(net, chip, params, xs, y, B, k, config))(keys)
+        return l.mean(0), jax.tree_util.tree_map(jnp.mean, parts)
+
+    def clipped(g):
+        g = jax.tree_util.tree_map(jnp.nan_to_num, g)      # a NaN would poison Adam's moments for good
+        norm = jnp.sqrt(sum(jnp.sum(a ** 2) for a in jax.tree_util.tree_leaves(g)))
+        return jax.tree_util.tree_map(lambda a: a * jnp.minimum(1.0, config.clip_norm / (norm + 1e-12)), g)
+
+    def project(params):
+        out = {}
+        for k, v in params.items():
+            if k == "chip": out[k] = {"log_scale": jnp.clip(v["log_scale"], lo, hi)}
+            else: out[k] = {n: jnp.clip(w, -config.w_max, config.w_max if n != "w_rec" else
+                                        min(config.w_max, config.w_rec_max)) for n, w in v.items()}
+        return out
 
     @jax.jit
     def update(params, opt_state, step):
-        (loss, parts), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, step)
-        grads = jax.tree_util.tree_map(jnp.nan_to_num, grads)     # a NaN would poison Adam's moments for good
+        l, pull, parts = jax.vjp(lambda p: losses(p, step), params, has_aux=True)
+        g_net, = pull(jnp.array([1.0, 0.0], l.dtype))
+        grads = clipped(g_net)
+        if chip is not None:
+            g_chip, = pull(jnp.array([0.0, 1.0], l.dtype))
+            grads = jax.tree_util.tree_map(lambda a, b: a + config.chip_weight * b, grads, clipped(g_chip))
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        params = jax.tree_util.tree_map(lambda w: jnp.clip(w, -config.w_max, config.w_max), params)
-        return params, opt_state, loss, parts
+        params = project(optax.apply_updates(params, updates))
+        return params, opt_state, l[0] + config.chip_weight * l[1], parts
     return update
 
 # %% ../nbs/05_train.ipynb #d69d2ac8
@@ -258,30 +357,44 @@ def _frr(counts) -> np.ndarray:
 
 # %% ../nbs/05_train.ipynb #0e6e982e
 def _validator(net, x, y, config: TrainConfig):
-    "A function `params -> metrics` on the fixed validation set of `config`."
+    "A function `params -> metrics` on the fixed validation set of `config`, for the network and its chip copy."
     neg = poisson_spike_train(x.shape[2], x.shape[1], float(x.mean()), 1.0, batch_size=config.val_negatives,
                               seed=config.val_noise_seed, legacy_rng=False)
-    sims = [sample_sim_params(net, jax.random.PRNGKey(s), config.percent_mismatch) for s in config.val_seeds]
-    sims = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *sims)       # stacked over chips
+    chip = chip_copy(net, config.chip_model, config.chip_gaba_gain) if _uses_chip(net, config) else None
+    stack = lambda ps: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *ps)
+    chips = lambda n: stack([sample_sim_params(n, jax.random.PRNGKey(s), config.percent_mismatch)
+                             for s in config.val_seeds])
+    sims, chip_sims = chips(net), (chips(chip) if chip is not None else None)
     xs, ys = jnp.asarray(np.concatenate([x, neg])), jnp.asarray(y)
     B = x.shape[0]
+    kw = dict(target_count=config.target_count, w_equal=config.w_equal, w_rate=config.w_rate)
+
+    def scored(n, p, sp):
+        counts = jax.vmap(lambda s: spike_counts(n, p, xs, s))(sp)                       # (chips, B + M, K)
+        return jax.vmap(lambda c: frozen_noise_loss(c[:B], ys, c[B:], **kw)[0])(counts), counts
 
     @jax.jit
     def run(params):
-        counts = jax.vmap(lambda sp: spike_counts(net, params, xs, sp))(sims)           # (chips, B + M, K)
-        losses = jax.vmap(lambda c: frozen_noise_loss(c[:B], ys, c[B:], target_count=config.target_count,
-                                                      w_equal=config.w_equal, w_rate=config.w_rate)[0])(counts)
-        return losses.mean(), counts
+        loss, counts = scored(net, _weights(params), sims)
+        if chip is None: return loss.mean(), counts, None
+        closs, ccounts = scored(chip, _chip_weights(params), chip_sims)
+        match = (jnp.log1p(ccounts[:, :B].sum((1, 2))) - jnp.log1p(counts[:, :B].sum((1, 2)))) ** 2
+        return (loss + config.chip_weight * (closs + config.w_match * match)).mean(), counts, ccounts
 
-    def validate(params) -> dict:
-        loss, counts = run(params)
+    def ratios(counts, prefix):
         counts = np.asarray(counts)
         d = np.stack([directed_frr(c[:B], y) for c in counts])         # (chips, B)
         n = np.concatenate([_frr(c[B:]) for c in counts])
-        return dict(val_loss=float(loss), val_frr_median=float(np.min(_median(d, axis=0))),
-                    val_frr_min=float(np.min(d)),
-                    val_neg_frr_median=float(np.nanmedian(n)) if np.isfinite(n).any() else float("inf"),
-                    val_neg_mean_count=float(counts[:, B:].mean()))
+        return {f"{prefix}frr_median": float(np.min(_median(d, axis=0))), f"{prefix}frr_min": float(np.min(d)),
+                f"{prefix}neg_frr_median": float(np.nanmedian(n)) if np.isfinite(n).any() else float("inf"),
+                f"{prefix}neg_mean_count": float(counts[:, B:].mean())}
+
+    def validate(params) -> dict:
+        loss, counts, ccounts = run(params)
+        m = dict(val_loss=float(loss), **ratios(counts, "val_"))
+        if ccounts is not None:
+            m.update(ratios(ccounts, "chip_"), chip_scale=float(np.exp(params["chip"]["log_scale"])))
+        return m
     return validate
 
 # %% ../nbs/05_train.ipynb #16c556c9
@@ -301,21 +414,30 @@ class TrainResult:
         "The validation metrics of the returned weights."
         return next((h for h in self.history if h["step"] == self.best_step), {})
 
+    @property
+    def chip_scale(self) -> float | None:
+        "The chip copy's learned weight scale (None when training had no chip copy)."
+        return float(np.exp(self.params["chip"]["log_scale"])) if "chip" in self.params else None
+
 def set_params(net: Sequential, params: dict) -> Sequential:
-    "Write trained `params` (as returned by `train`) into the modules of `net`; returns `net`."
+    "Write trained weights `params` (as returned by `train`) into the modules of `net`; returns `net`."
     for lin, dyn in check_network(net):
         lin.weight = np.asarray(params[lin.name]["weight"])
         if dyn.has_rec: dyn.w_rec = np.asarray(params[dyn.name]["w_rec"])
     return net
 
 def _targets_met(m: dict, c: TrainConfig) -> bool:
-    return (m["val_frr_median"] >= c.stop_frr_median and m["val_frr_min"] >= c.stop_frr_min
-            and m["val_neg_frr_median"] <= c.stop_neg_frr_median)
+    own = (m["val_frr_median"] >= c.stop_frr_median and m["val_frr_min"] >= c.stop_frr_min
+           and m["val_neg_frr_median"] <= c.stop_neg_frr_median)
+    return own and ("chip_frr_median" not in m or (
+        m["chip_frr_median"] >= c.chip_stop_frr_median and m["chip_frr_min"] >= c.chip_stop_frr_min
+        and m["chip_neg_frr_median"] <= c.chip_stop_neg_frr_median))
 
 def train(net: Sequential, data, labels, config: TrainConfig = TrainConfig(), *, progress: bool = True,
           log_every: int = 25) -> TrainResult:
     """Train the weights of `net` (`LinearJax` weights and `DynapSim` `w_rec`) on `data` `(B, T, C)` with
-    `labels` (see `check_task`), from the weights `net` holds now; see `TrainConfig` for every setting."""
+    `labels` (see `check_task`), from the weights `net` holds now, for `net`'s synapse model and (unless
+    `config.chip_weight` is 0) for its chip copy; see `TrainConfig` for every setting."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     x, y = check_task(net, data, labels)
@@ -323,7 +445,7 @@ def train(net: Sequential, data, labels, config: TrainConfig = TrainConfig(), *,
     opt = make_optimizer(config)
     update = make_update_step(net, x, y, config, opt)
     validate = _validator(net, x, y, config) if config.eval_every else None
-    params = net.parameters(); opt_state = opt.init(params)
+    params = initial_params(net, config); opt_state = opt.init(params)
     best = (np.inf, params, 0); history = []; since_best = 0
     reason, step, running = f"reached the maximum of {config.steps} steps", 0, None
     bar = tqdm(range(config.steps), disable=not progress, desc="training", unit="step")
@@ -339,9 +461,12 @@ def train(net: Sequential, data, labels, config: TrainConfig = TrainConfig(), *,
             m = dict(step=step + 1, loss=running, **validate(params))
             history.append(m)
             if progress:
+                chip = {} if "chip_scale" not in m else dict(
+                    chip=f"{m['chip_frr_median']:.3g}/{m['chip_frr_min']:.3g}/{m['chip_neg_frr_median']:.3f}",
+                    s=f"{m['chip_scale']:.2f}")
                 bar.set_postfix(loss=f"{running:.4f}", val=f"{m['val_loss']:.4f}",
                                 frr=f"{m['val_frr_median']:.3g}/{m['val_frr_min']:.3g}",
-                                neg=f"{m['val_neg_frr_median']:.3f}")
+                                neg=f"{m['val_neg_frr_median']:.3f}", **chip)
             if m["val_loss"] < best[0]: best, since_best = (m["val_loss"], params, step + 1), 0
             else: since_best += 1
             if _targets_met(m, config):
@@ -357,23 +482,30 @@ def train(net: Sequential, data, labels, config: TrainConfig = TrainConfig(), *,
 TUTORIAL_CONFIG = TrainConfig()
 TUTORIAL_WEIGHTS = files("dynapse_nb") / "data" / "tutorial_weights.npz"
 TUTORIAL_TRAIN_SEED, TUTORIAL_TEST_SEED = 2022, 2023     # FrozenNoiseDataset seeds of the tutorial
+TUTORIAL_SYNAPSE_MODEL = "lumped"                        # the model of the original Rockpool tutorial
 
-def tutorial_network(w_in=None, w_rec=None, *, percent_mismatch=None, rng_key=None, **dynapsim_kw) -> Sequential:
+def tutorial_data(n_test: int = 100) -> tuple[FrozenNoiseDataset, FrozenNoiseDataset]:
+    "The tutorial's training set (2 samples, seed 2022) and `n_test` test samples (seed 2023), bit for bit."
+    return (FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED, legacy_rng=True),
+            FrozenNoiseDataset(n_test, seed=TUTORIAL_TEST_SEED, legacy_rng=True))
+
+def tutorial_network(w_in=None, w_rec=None, *, synapse_model: str = TUTORIAL_SYNAPSE_MODEL, percent_mismatch=None,
+                     rng_key=None, **dynapsim_kw) -> Sequential:
     "`Sequential(LinearJax(60 -> 2), DynapSim((2, 2), has_rec=True))` with the given (default: shipped) weights."
     if w_in is None and w_rec is None: w_in, w_rec = load_tutorial_weights()
     return Sequential(LinearJax(np.shape(w_in), weight=w_in),
-                      DynapSim(np.shape(w_rec), has_rec=True, w_rec=w_rec, percent_mismatch=percent_mismatch,
-                               rng_key=rng_key, **{"synapse_model": "four", **dynapsim_kw}))
+                      DynapSim(np.shape(w_rec), has_rec=True, w_rec=w_rec, synapse_model=synapse_model,
+                               percent_mismatch=percent_mismatch, rng_key=rng_key, **dynapsim_kw))
 
 def initial_tutorial_weights(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    "Start of the tutorial training: `w_in` ~ N(0.4, 0.3) (numpy seed `seed`); `w_rec` self -5, mutual +5."
+    "Start of the tutorial training: `w_in` ~ N(0.4, 0.3) (numpy seed `seed`); `w_rec` self -5, mutual 0."
     w_in = 0.4 + 0.3 * np.random.default_rng(seed).standard_normal((60, 2))
-    return w_in.astype(np.float32), np.array([[-5.0, 5.0], [5.0, -5.0]], np.float32)
+    return w_in.astype(np.float32), np.array([[-5.0, 0.0], [0.0, -5.0]], np.float32)
 
 def train_tutorial_weights(config: TrainConfig = TUTORIAL_CONFIG, *, progress: bool = True) -> TrainResult:
-    "Train the tutorial network from scratch on `FrozenNoiseDataset(2)` (seed 2022); deterministic given `config`."
+    "Train the (lumped) tutorial network from scratch on the tutorial's two samples; deterministic given `config`."
     net = tutorial_network(*initial_tutorial_weights(config.seed))
-    return train(net, *FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED, legacy_rng=False).full_batch(), config, progress=progress)
+    return train(net, *tutorial_data(1)[0].full_batch(), config, progress=progress)
 
 # %% ../nbs/05_train.ipynb #09c8d634
 def weights_digest(w_in, w_rec) -> str:
@@ -387,7 +519,10 @@ def save_tutorial_weights(result: TrainResult, path=None) -> Path:
     path = Path(path) if path is not None else Path(str(TUTORIAL_WEIGHTS))
     w_in = np.asarray(result.params["0_LinearJax"]["weight"], np.float32)
     w_rec = np.asarray(result.params["1_DynapSim"]["w_rec"], np.float32)
-    info = dict(config=result.config.to_dict(), best_step=result.best_step, stop_step=result.stop_step,
+    chip = None if result.chip_scale is None else dict(
+        synapse_model=result.config.chip_model, gaba_gain=result.config.chip_gaba_gain,
+        weight_scale=round(result.chip_scale, 6))
+    info = dict(config=result.config.to_dict(), best_step=result.best_step, stop_step=result.stop_step, chip=chip,
                 stop_reason=result.stop_reason, final=result.final,
                 digest=weights_digest(w_in, w_rec), jax=jax.__version__, numpy=np.__version__,
                 made_by="dynapse_nb.train.train_tutorial_weights(TrainConfig(**info['config']))")
@@ -421,34 +556,51 @@ def tutorial_weights_info(path=None) -> dict:
     return _load(path)[2]
 
 # %% ../nbs/05_train.ipynb #5f37c405
-def frr_report(w_in, w_rec, seeds=range(10), percent_mismatch: float = 0.05, n_test: int = 100,
-               synapse_model: str = "four") -> dict:
-    """Counts and firing-rate ratios of the tutorial network on `seeds` mismatch draws: per-seed arrays and a
-    `summary` (medians, minima, how many ratios are infinite, whether the right neuron won)."""
-    seeds = [int(s) for s in seeds]
-    if not seeds: raise ValueError("seeds is empty; give at least one mismatch seed")
-    train_ds = FrozenNoiseDataset(2, seed=TUTORIAL_TRAIN_SEED, legacy_rng=False)
-    test_ds = FrozenNoiseDataset(n_test, seed=TUTORIAL_TEST_SEED, legacy_rng=False)
-    x = np.concatenate([train_ds.input_raster, test_ds.input_raster])
-    counts = []
-    for s in seeds:
-        net = tutorial_network(w_in, w_rec, percent_mismatch=percent_mismatch or None, rng_key=s,
-                               synapse_model=synapse_model)
-        counts.append(np.asarray(net(x)[0]).sum(1))
-    counts = np.stack(counts)                                   # (seeds, 2 + n_test, 2)
-    tr, te = counts[:, :2], counts[:, 2:]
-    train_frr, test_frr = _frr(tr), _frr(te)                    # (seeds, 2), (seeds, n_test)
+def frr_summary(train_counts, test_counts) -> dict:
+    """Firing-rate ratios of spike counts `(chips, 2, 2)` on the two training samples and `(chips, n_test, 2)` on
+    the test samples (from any target: simulator or board), and their `summary`."""
+    tr, te = np.asarray(train_counts, np.float64), np.asarray(test_counts, np.float64)
+    if tr.ndim != 3 or tr.shape[1:] != (2, 2) or te.ndim != 3 or te.shape[0] != tr.shape[0] or te.shape[2] != 2:
+        raise ValueError(f"expected train counts (chips, 2, 2) and test counts (chips, n_test, 2), got {tr.shape} "
+                         f"and {te.shape}")
+    train_frr, test_frr = _frr(tr), _frr(te)                    # (chips, 2), (chips, n_test)
     correct = tr.argmax(-1) == np.arange(2)
     defined = lambda a: a[~np.isnan(a)]      # nan: both neurons silent, no ratio at all (counted separately)
+    d = defined(test_frr)
     summary = dict(
         train_frr_median=[float(_median(train_frr[:, i])) for i in range(2)],
         train_frr_min=[float(np.min(train_frr[:, i])) for i in range(2)],
         train_n_inf=[int(np.isinf(train_frr[:, i]).sum()) for i in range(2)],
         train_right_winner=[int(correct[:, i].sum()) for i in range(2)],
-        test_frr_median=float(_median(defined(test_frr))),
-        test_frr_median_per_seed=[float(_median(defined(f))) for f in test_frr],
-        test_frr_p90=float(np.percentile(defined(test_frr), 90, method="lower")),   # "lower": no inf - inf
+        test_frr_median=float(_median(d)) if len(d) else float("nan"),
+        test_frr_median_per_seed=[float(_median(defined(f))) if (~np.isnan(f)).any() else float("nan") for f in test_frr],
+        test_frr_p90=float(np.percentile(d, 90, method="lower")) if len(d) else float("nan"),  # "lower": no inf - inf
         test_n_inf=int(np.isinf(test_frr).sum()), test_n_nan=int(np.isnan(test_frr).sum()),
-        test_mean_count=float(te.mean()), n_seeds=len(seeds), n_test=n_test, percent_mismatch=percent_mismatch)
-    return dict(seeds=seeds, train_counts=tr, test_counts=te, train_frr=train_frr, test_frr=test_frr,
-                summary=summary)
+        test_mean_count=float(te.mean()), n_seeds=len(tr), n_test=te.shape[1])
+    return dict(train_counts=tr, test_counts=te, train_frr=train_frr, test_frr=test_frr, summary=summary)
+
+# %% ../nbs/05_train.ipynb #6215a441
+def frr_report(w_in, w_rec, seeds=range(10), percent_mismatch: float = 0.05, n_test: int = 100,
+               synapse_model: str = TUTORIAL_SYNAPSE_MODEL, chip: dict | None = None) -> dict:
+    """Counts and firing-rate ratios of the tutorial network (or, with `chip`, of its chip copy) on `seeds`
+    mismatch draws: per-seed arrays and a `summary` (medians, minima, infinite ratios, whether the right neuron won)."""
+    seeds = [int(s) for s in seeds]
+    if not seeds: raise ValueError("seeds is empty; give at least one mismatch seed")
+    if chip is not None and not {"synapse_model", "gaba_gain", "weight_scale"} <= set(chip):
+        raise ValueError(f"chip must hold synapse_model, gaba_gain and weight_scale (tutorial_weights_info()['chip']), "
+                         f"got {sorted(chip)}")
+    train_ds, test_ds = tutorial_data(n_test)
+    x = np.concatenate([train_ds.input_raster, test_ds.input_raster])
+    pm, counts = percent_mismatch or None, []
+    for s in seeds:
+        if chip is None: net = tutorial_network(w_in, w_rec, synapse_model=synapse_model, percent_mismatch=pm, rng_key=s)
+        else:
+            k = float(chip["weight_scale"])
+            net = chip_copy(tutorial_network(k * np.asarray(w_in), k * np.asarray(w_rec), synapse_model=synapse_model),
+                            chip["synapse_model"], chip["gaba_gain"], percent_mismatch=pm, rng_key=s)
+        counts.append(np.asarray(net(x)[0]).sum(1))
+    counts = np.stack(counts)                                   # (seeds, 2 + n_test, 2)
+    rep = frr_summary(counts[:, :2], counts[:, 2:])
+    rep["summary"].update(percent_mismatch=percent_mismatch,
+                          synapse_model=synapse_model if chip is None else chip["synapse_model"])
+    return dict(seeds=seeds, **rep)

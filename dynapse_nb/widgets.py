@@ -216,12 +216,13 @@ class IscalePanel(_Panel):
                  targets=BUILTIN_TARGETS, # names of built-in targets, {name: target}, or a `Targets`
                  sample: int = 0, # the sample shown first
                  board=None, # the board of the "virtual board" target; None: a new VirtualBoard
+                 chip: dict | None = None, # the "virtual board" target's chip settings (see `BoardTarget`)
                  factors: dict | None = None, # the factors to start from (see `check_factors`); None: all 1
                  figsize=(7.2, 3.9), # the picture's size (inches)
                  dpi: float = 90, # and resolution
                 ):
         if dataset is None: raise ValueError("IscalePanel needs a dataset (the training samples, e.g. FrozenNoiseDataset(2))")
-        self.targets = targets if isinstance(targets, Targets) else Targets(net, targets, board)
+        self.targets = targets if isinstance(targets, Targets) else Targets(net, targets, board, chip)
         self.batch, self.classes = dataset_batch(dataset)
         self.targets.check_batch(self.batch, "dataset's samples")
         self.dt = float(getattr(dataset, "dt", 1e-3))
@@ -372,6 +373,7 @@ class ResponseViewer(_Panel):
                  test=None, # unseen samples to look at too (optional)
                  targets=("float network", "virtual board"), # names of built-in targets, {name: target}, or `Targets`
                  board=None, # the board of the "virtual board" target; None: a new VirtualBoard
+                 chip: dict | None = None, # the "virtual board" target's chip settings (see `BoardTarget`)
                  factors: dict | None = None, # tuning factors for every target (see `check_factors`)
                  split: str = "train", # the samples shown first: "train" or "test"
                  sample: int = 0, # the sample shown first
@@ -379,7 +381,7 @@ class ResponseViewer(_Panel):
                  dpi: float = 80, # and resolution
                 ):
         if train is None: raise ValueError("ResponseViewer needs the training samples (train=)")
-        self.targets = targets if isinstance(targets, Targets) else Targets(net, targets, board)
+        self.targets = targets if isinstance(targets, Targets) else Targets(net, targets, board, chip)
         self.data = {"train": dataset_batch(train)[0]}
         if test is not None: self.data["test"] = dataset_batch(test)[0]
         for k, x in self.data.items(): self.targets.check_batch(x, f"{k} samples")

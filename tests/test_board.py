@@ -36,14 +36,14 @@ def deploy(net, **kw):
 
 
 def tutorial_cfg():
-    try:
-        from dynapse_nb.train import load_tutorial_weights
-        w_in, w_rec = load_tutorial_weights()
-    except Exception:
-        rng = np.random.default_rng(0)
-        w_in, w_rec = rng.normal(0.4, 3.0, (60, 2)), np.array([[0, -5.0], [-5.0, 0]])
+    "The shipped tutorial network and its configuration, with the GABA gain and drive the weights were trained for."
+    from dynapse_nb.board import apply_chip_settings
+    from dynapse_nb.train import load_tutorial_weights, tutorial_weights_info
+    w_in, w_rec = load_tutorial_weights()
     net = Sequential(LinearJax((60, 2), weight=w_in), DynapSim((2, 2), has_rec=True, w_rec=w_rec))
-    return net, deploy(net)
+    cfg = deploy(net)
+    cfg["config"] = apply_chip_settings(cfg["config"], tutorial_weights_info()["chip"])
+    return net, cfg
 
 
 @pytest.fixture(scope="module")
@@ -441,3 +441,20 @@ def test_calibration_that_cannot_match_says_so(tutorial):
     unreachable = lambda r: (np.full((len(r), 500, 2), (n1 + 0.5) / (len(r) * 1000), np.float32), {}, {})
     with pytest.warns(CalibrationWarning, match="no k matches"):
         calibrate_iscale(VirtualBoard(), cfg, unreachable, x, rtol=1e-6, k_tol=0.05)
+
+
+def test_drive_scale_range_is_what_scale_synaptic_drive_can_make(tutorial):
+    "The range's ends can be applied, a step beyond cannot; calibration clamps its last doubling to the end."
+    from dynapse_nb.board import drive_scale_range, scale_synaptic_drive
+    _, cfg = tutorial
+    lo, hi = drive_scale_range(cfg["config"])
+    assert 0 < lo < 1 < hi < np.inf
+    scale_synaptic_drive(cfg["config"], hi); scale_synaptic_drive(cfg["config"], lo)
+    for k in (hi * 1.01, lo / 1.01):
+        with pytest.raises(ValueError, match="outside the bias range"):
+            scale_synaptic_drive(cfg["config"], k)
+    net, _ = tutorial
+    x = FrozenNoiseDataset(2).input_raster
+    louder = lambda r: (np.full((len(r), 500, 2), 1.0, np.float32), {}, {})   # more spikes than any k can give
+    with pytest.raises(ValueError, match=r"no k in \[.*what the biases can make"):
+        calibrate_iscale(VirtualBoard(), cfg, louder, x)

@@ -311,3 +311,20 @@ def test_read_biases_is_shared_by_the_built_in_models():
         got = m.read_biases(currents)
         assert set(got) == set(m.biases)
         assert all(got[k] == currents[b[0]] for k, b in m.biases.items())
+
+
+def test_cache_without_limit_is_adopted(tmp_path):
+    "Entries written by JAX's cache without a size limit get an access time, so eviction can handle them."
+    import jax
+    from dynapse_nb import dynapsim as ds
+    (tmp_path / "jit_f-0123-cache").write_bytes(b"x" * 10)
+    before = (jax.config.jax_compilation_cache_dir, jax.config.jax_compilation_cache_max_size,
+              jax.config.jax_enable_compilation_cache)
+    try:
+        ds.enable_compilation_cache(tmp_path, max_size_mib=1)
+        stamp = (tmp_path / "jit_f-0123-atime").read_bytes()
+        assert int.from_bytes(stamp, "little") == (tmp_path / "jit_f-0123-cache").stat().st_mtime_ns
+    finally:
+        if before[0]: ds.enable_compilation_cache(before[0], max_size_mib=before[1] / 2**20 if before[1] > 0 else 1024)
+        else: ds.disable_compilation_cache()
+        jax.config.update("jax_enable_compilation_cache", before[2])
