@@ -50,9 +50,9 @@ from .spikes import firing_rate_ratio
 from .plots import format_si
 
 # %% auto #0
-__all__ = ['DRAW_CHIPS', 'CHUNK_BYTES', 'DEFAULT_MISMATCH', 'TRACE_BYTES', 'chip_key', 'grid_names', 'Grid', 'check_grid',
-           'SweepResult', 'sweep', 'plot_frr_distribution', 'plot_decide_fraction', 'plot_grid_heatmap',
-           'initialize_hosts']
+__all__ = ['DRAW_CHIPS', 'CHUNK_BYTES', 'ACCELERATOR_CHUNK_BYTES', 'DEFAULT_MISMATCH', 'TRACE_BYTES', 'chip_key', 'grid_names',
+           'Grid', 'check_grid', 'SweepResult', 'sweep', 'plot_frr_distribution', 'plot_decide_fraction',
+           'plot_grid_heatmap', 'initialize_hosts']
 
 # %% ../nbs/13_sweep.ipynb #db7562fd
 def _check_key(key):
@@ -336,7 +336,8 @@ def _run_chip(plan: _Plan, record: bool, params, x, draws, values, pidx):
     return (jnp.where(jnp.isfinite(counts), counts, 0).astype(jnp.int32), ok) + ((rec,) if record else ())
 
 # %% ../nbs/13_sweep.ipynb #7d198b28
-CHUNK_BYTES = 1 << 24   # ~16 MiB of spike output per device and call: bounds the memory of one chunk
+CHUNK_BYTES = 1 << 24               # ~16 MiB of spike output per CPU device and call: bounds a chunk's memory
+ACCELERATOR_CHUNK_BYTES = 1 << 30   # ~1 GiB per GPU / TPU device and call
 
 def _check_devices(devices) -> list:
     devs = jax.devices() if devices is None else list(devices)
@@ -346,9 +347,9 @@ def _check_devices(devices) -> list:
     if len({d.id for d in devs}) != len(devs): raise ValueError(f"devices lists a device twice: {devs}")
     return devs
 
-def _chunk(chunk_size, n_items: int, n_dev: int, item_bytes: int) -> int:
+def _chunk(chunk_size, n_items: int, n_dev: int, item_bytes: int, budget: int = CHUNK_BYTES) -> int:
     "Items per call: a multiple of the number of devices (rounded up), no more than the items need."
-    if chunk_size is None: per_dev = max(1, CHUNK_BYTES // max(1, item_bytes))
+    if chunk_size is None: per_dev = max(1, budget // max(1, item_bytes))
     else: per_dev = math.ceil(_check_count(chunk_size, "chunk_size") / n_dev)
     return n_dev * min(per_dev, math.ceil(n_items / n_dev))
 
@@ -500,7 +501,7 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
           seeds=None, # instead of n_chips and key: one chip per seed, the chip of `DynapSim(rng_key=seed)`
           percent_mismatch: float | None = DEFAULT_MISMATCH, # mismatch fraction (0.05: +-5 %); None or 0: none
           grid: dict | None = None, # {name: values}: currents (A), Iscale (A), percent_mismatch; every combination runs
-          chunk_size: int | None = None, # (chip, point) items per call; None: about `CHUNK_BYTES` of spikes per device
+          chunk_size: int | None = None, # (chip, point) items per call; None: ~`CHUNK_BYTES` of spikes per CPU device
           traces: int = 0, # record every trace of chips 0..traces-1 at every point (a few chips: it is T times more)
           devices=None, # the devices to split the chips over; None: every device of `jax.devices()`
           progress: bool = True, # show a progress bar over the chunks
@@ -530,7 +531,8 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
     mesh = Mesh(np.array(devs, dtype=object), ("chips",))
     plan = _plan(net, g, pm, B)
     n_items = len(g) * n_chips
-    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4)
+    budget = CHUNK_BYTES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_CHUNK_BYTES
+    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4, budget)
     params = jax.device_get(net.parameters())
     counts = np.empty((n_items, B, net.size_out), np.int32)       # item = chip * n_points + point
     for pos, (c, ok) in _run_items(plan, mesh, base, seeds, False, params, xb, n_items, n_chips, chunk,
