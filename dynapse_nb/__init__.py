@@ -17,6 +17,7 @@ Modules:
 - `dynapse_nb.quantize`: Float weights -> four base weight currents per core and a 4-bit mask per connection.
 - `dynapse_nb.readback`: A configuration -> the simulator network it programs (`dynapsim_net_from_config`), and a spec -> its simulator.
 - `dynapse_nb.spikes`: Poisson rasters, the frozen-noise dataset, raster <-> (time, channel) events, and the firing-rate ratio.
+- `dynapse_nb.sweep`: Many simulated chips and parameter grids at once, sharded over every device JAX sees: spike counts, firing-rate ratios and decisions as a table, and the figures that summarise them.
 - `dynapse_nb.train`: Surrogate-gradient training of `Sequential(LinearJax, DynapSim)` networks with optax, made robust to the chip's mismatch; the frozen-noise task of the tutorials and the weights `dynapse_nb` ships for it.
 - `dynapse_nb.widgets`: Interactive panels for the quick-start tutorial: tune Iscale and friends, compare responses, explore quantization."""
 
