@@ -408,7 +408,7 @@ def dynapsim_graph(graph: Graph, # a graph with LIF populations (`net.as_graph()
             out.append(LinearWeights(n.name, w.astype(np.float32), n.recurrent, n.syn_types))
         elif i in conv:
             par, cur, _ = conv[i]
-            params = {k: np.asarray(v, np.float64) * np.ones(n.size) for k, v in cur.items()}
+            params = {k: (np.asarray(v, np.float64) * np.ones(n.size)).astype(np.float32) for k, v in cur.items()}
             out.append(NeuronPopulation(n.name, "DynapSim", n.size, params,
                                         dict(Iscale=Iscale, dt=par["dt"], synapse_model=model.name,
                                              percent_mismatch=None)))
