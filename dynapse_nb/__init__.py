@@ -8,6 +8,7 @@ Modules:
 - `dynapse_nb.config`: A pure-Python Dynap-SE2 configuration (samna's object model) that writes and reads samna's JSON exactly.
 - `dynapse_nb.dynapsim`: The Dynap-SE2 neuron and its synapses as differential-pair integrator (DPI) circuits, simulated in JAX.
 - `dynapse_nb.from_spec`: The compiler: the mapper's spec (neurons on cores, per-core currents, quantized weights) -> a Dynap-SE2 configuration and the map of input channels to the destinations their events are sent to.
+- `dynapse_nb.lif`: Leaky integrate-and-fire (LIF) neurons, trainable like `DynapSim`, and their conversion to Dynap-SE2 (DPI) neurons: bring a network trained elsewhere onto the chip.
 - `dynapse_nb.limits`: The board's budgets -- neurons per core, tags, CAM, SRAM and hops -- checked in one place, and the one error type that lists every problem at once.
 - `dynapse_nb.mapping`: Network graph -> spec: neurons placed on cores, one set of currents per core, float weights, capacity checks.
 - `dynapse_nb.nn`: The module shell: `LinearJax`, `Sequential`, input checks and the computational graph that the mapper reads.
@@ -35,7 +36,7 @@ _EXPORTS = {
     "config_from_specification": "from_spec", "dynapsim_net_from_config": "readback",
     "dynapsim_net_from_spec": "readback", "VirtualBoard": "board", "DynapseSamna": "board",
     "find_dynapse_boards": "board", "calibrate_iscale": "board", "autoencoder_quantization": "quantize",
-    "plot_raster": "plots", "plot_vmem": "plots", "plot_isyn": "plots",
+    "plot_raster": "plots", "plot_vmem": "plots", "plot_isyn": "plots", "LIF": "lif", "dynapsim_from_lif": "lif",
     "tutorial_weights_info": "train", "apply_chip_settings": "board",
 }
 __all__ = sorted(_EXPORTS)   # `from dynapse_nb import *`: the pipeline's names, as the original tutorial uses them

@@ -649,6 +649,22 @@ def _check_raster(raster, n_in: int) -> np.ndarray:
     return a[None] if a.ndim == 2 else a
 
 # %% ../nbs/11_board.ipynb #3181ec69
+def _check_locations(locations, neurons: dict):
+    """`locations` (a `mapping.NeuronLocations`, or None) checked against the configuration's neurons
+    (column -> (chip, core, neuron)): the same network, placed the same way."""
+    if locations is None: return None
+    if not callable(getattr(locations, "address", None)) or not hasattr(locations, "__len__"):
+        raise TypeError(f"locations must be the table mapping.neuron_locations(spec) returns, got {type(locations).__name__}")
+    if len(locations) != len(neurons):
+        raise ConfigError("the locations do not belong to this configuration", [
+            f"they place {len(locations)} neurons, the configuration has {len(neurons)}; pass "
+            "neuron_locations(spec) of the spec this configuration was compiled from"])
+    bad = [f"network neuron {n}: the locations say {locations.address(n)}, the configuration {a}"
+           for n, a in neurons.items() if tuple(locations.address(n)) != tuple(a)]
+    if bad: raise ConfigError("the locations do not belong to this configuration", bad)
+    return locations
+
+# %% ../nbs/11_board.ipynb #3e9f4518
 class DynapseSamna:
     "A configured network on a board, called like the simulator: `se2(raster)` -> `(out, state, rec)`."
     def __init__(self,
@@ -663,6 +679,8 @@ class DynapseSamna:
                  reset: bool = True,             # start every run from rest (False: continue from the last state)
                  read_timeout: float = 10.0,     # s to wait for the end of a run after it should have ended
                  poll_step: float = 1e-3,        # s between reads of the board while a run is going on
+                 locations=None,                 # where the network's neurons sit (mapping.neuron_locations(spec)):
+                                                 # checked against the configuration, then in every record
                 ):
         if isinstance(config, dict):
             raise TypeError("DynapseSamna takes the two parts of config_from_specification's dict: pass **config, "
@@ -705,6 +723,7 @@ class DynapseSamna:
         self.channel_map = {n: r[4] for n, r in enumerate(mons)}
         self.neurons = {n: r[1:4] for n, r in enumerate(mons)}          # column -> (chip, core, neuron)
         self.shape = (n_in, len(mons))
+        self.locations = _check_locations(locations, self.neurons)
         board.apply_configuration(config)                               # once
         self.config, self._serial = config, getattr(board, "config_serial", None)
 
@@ -774,6 +793,7 @@ def __call__(self: DynapseSamna, raster, record: bool = True):
     if not record: rec = {}
     elif np.ndim(raster) == 2: rec = dict(recs[0], channel_map=self.channel_map, neurons=self.neurons)
     else: rec = dict({k: [r[k] for r in recs] for k in recs[0]}, channel_map=self.channel_map, neurons=self.neurons)
+    if record and self.locations is not None: rec["locations"] = self.locations
     return (out[0] if np.ndim(raster) == 2 else out), state, rec
 
 # %% ../nbs/11_board.ipynb #c86c8639

@@ -38,6 +38,7 @@ from .limits import (cam_problems, check_core_map, check_n_chips, core_problems,
 from .biasgen import BiasSaturationWarning, bias_range, current_to_code, saturation_table
 from .dynapsim import COMMON_CURRENTS, DEFAULT_SYNAPSE_MODEL, SYNAPSE_MODELS, SynapseModel, get_synapse_model
 from .quantize import BASE_WEIGHT_NAMES, SPEC_FIELDS, quantize
+from .mapping import core_slots
 from .config import (LATCHES, ConfigError, Dynapse2Chip, Dynapse2Configuration, Dynapse2Destination,
                                Dynapse2Neuron)
 
@@ -210,10 +211,7 @@ class Placement(NamedTuple):
 def placement(s: SpecArrays) -> Placement:
     "Physical addresses of the neurons of `s` and the CAM entry of every connection (inputs first, then recurrent)."
     cm, N = s.core_map, s.n_neuron
-    counts = np.bincount(cm)
-    order = np.argsort(cm, kind="stable")
-    local = np.empty(N, np.int64)
-    local[order] = np.arange(N) - np.concatenate([[0], np.cumsum(counts)[:-1]])[cm[order]]
+    local = core_slots(cm)                                       # the mapper's rule: network order within a core
     M = np.concatenate([s.masks_in, s.masks_rec], axis=0)      # (n_in + N, N): row r has tag r
     post, row = np.nonzero(M.T)                                  # sorted by post, then by row
     fan_in = np.bincount(post, minlength=N)

@@ -33,11 +33,13 @@ from .chip import IO, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, SYNAPS
 from .limits import MAX_LISTED, ValidationError, cam_problems, check_n_chips, hop_problems, sram_problems, tag_problems
 from .nn import Graph, LinearWeights, NeuronPopulation, check_finite
 from .dynapsim import COMMON_CURRENTS, SYNAPSE_MODELS, as_key, get_synapse_model
+from .lif import dynapsim_graph
 
 # %% auto #0
 __all__ = ['CLUSTERING_METHODS', 'MergedNetwork', 'merge_populations', 'MappingError', 'fan_in', 'check_limits', 'target_chips',
            'check_routes', 'current_matrix', 'parameter_groups', 'log_currents', 'cores_needed', 'merge_groups',
-           'split_sequence', 'cluster', 'core_currents', 'deviations', 'ClusteringWarning', 'mapper']
+           'split_sequence', 'cluster', 'core_currents', 'deviations', 'ClusteringWarning', 'mapper', 'core_slots',
+           'NeuronLocations', 'neuron_locations']
 
 # %% ../nbs/07_mapping.ipynb #28b1d996
 @dataclass
@@ -85,8 +87,8 @@ def _weights(i: int, n: LinearWeights, shape: tuple) -> tuple[np.ndarray, np.nda
 def _population(i: int, p: NeuronPopulation) -> tuple[dict, dict]:
     "A population's currents (name -> (size,) float64) and settings, checked."
     if p.kind != "DynapSim":
-        raise ValueError(f"{_node(i, p)} is of kind {p.kind!r}; the mapper places only 'DynapSim' populations on "
-                         "the chip -- build the network from DynapSim modules")
+        raise ValueError(f"{_node(i, p)} is of kind {p.kind!r}; the mapper places 'DynapSim' populations on the chip "
+                         "(and converts 'LIF' ones first) -- build the network from DynapSim or LIF modules")
     if not (isinstance(p.size, numbers.Integral) and p.size >= 0):
         raise ValueError(f"{_node(i, p)}: size must be a non-negative integer, got {p.size!r}")
     st = dict(p.settings)
@@ -434,6 +436,8 @@ def mapper(graph: Graph,                           # the network: `net.as_graph(
     n_cluster = _int_arg("n_cluster", n_cluster, 1, none_ok=True)
     if clustering_method not in CLUSTERING_METHODS:
         raise ValueError(f"clustering_method must be one of {CLUSTERING_METHODS}, got {clustering_method!r}")
+    if isinstance(graph, Graph) and any(isinstance(n, NeuronPopulation) and n.kind == "LIF" for n in graph.nodes):
+        graph = dynapsim_graph(graph)           # LIF populations -> DPI neurons, by the rules of `lif`
     net = merge_populations(graph)
     problems = check_limits(net, n_chips, max_neuron_per_cluster)
     if problems: raise MappingError(problems, f" ({n_chips} chips)")
@@ -491,3 +495,78 @@ def mapper(graph: Graph,                           # the network: `net.as_graph(
     for j, k in enumerate(names): spec[k] = [float(x) for x in values[:, j]]
     spec["clustering_report"] = report
     return spec
+
+# %% ../nbs/07_mapping.ipynb #a6ef950a
+def core_slots(core_map, # (N,) core of every neuron (over the board: chip * 4 + core)
+              ) -> np.ndarray: # (N,) int64: the neuron's place in its core
+    "The place of every neuron in its core: the neurons of a core take its places 0, 1, ... in network order."
+    cm = np.asarray(core_map, np.int64)
+    if not len(cm): return np.zeros(0, np.int64)
+    order = np.argsort(cm, kind="stable")
+    counts = np.bincount(cm)
+    local = np.empty(len(cm), np.int64)
+    local[order] = np.arange(len(cm)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[cm[order]]
+    return local
+
+# %% ../nbs/07_mapping.ipynb #73272c3d
+@dataclass(frozen=True)
+class NeuronLocations:
+    "Where each neuron of a mapped network sits on the board: `(chip, core, neuron)`, and back."
+    populations: tuple        # (name, first neuron, size) of every population, in network order
+    chip: np.ndarray          # (N,) chip of every network neuron
+    core: np.ndarray          # (N,) core within its chip (0..3)
+    neuron: np.ndarray        # (N,) place in its core
+
+    def __len__(self) -> int: return len(self.chip)
+
+    def address(self, i: int) -> tuple[int, int, int]:
+        "`(chip, core, neuron)` of network neuron `i` (its index over all populations, as in the spec's matrices)."
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(self):
+            raise IndexError(f"neuron {i!r} is not a neuron of this network (0..{len(self) - 1})")
+        return int(self.chip[i]), int(self.core[i]), int(self.neuron[i])
+
+    def index(self, population=-1, local: int | None = None):
+        "Network index of neuron `local` of `population` (a name or a position, -1: the output layer); all if None."
+        names = [p[0] for p in self.populations]
+        if isinstance(population, str):
+            if population not in names:
+                raise KeyError(f"no population {population!r}; the network has {names}")
+            population = names.index(population)
+        if not -len(names) <= population < len(names):
+            raise IndexError(f"population {population} is out of range (the network has {len(names)}: {names})")
+        _, start, size = self.populations[population]
+        if local is None: return list(range(start, start + size))
+        if not 0 <= local < size:
+            raise IndexError(f"population {names[population]!r} has {size} neurons; {local} is not one of them")
+        return start + int(local)
+
+    @property
+    def outputs(self) -> list[tuple[int, int, int]]:
+        "`(chip, core, neuron)` of every output neuron of the network (the last population), in order."
+        return [self.address(i) for i in self.index(-1)]
+
+    def network_neuron(self, chip: int, core: int, neuron: int) -> tuple[str, int]:
+        "`(population name, index in it)` of the network neuron at `(chip, core, neuron)` (back from the board)."
+        hit = np.flatnonzero((self.chip == chip) & (self.core == core) & (self.neuron == neuron))
+        if not len(hit):
+            raise KeyError(f"no neuron of this network sits at chip {chip}, core {core}, neuron {neuron}")
+        i = int(hit[0])
+        for name, start, size in self.populations:
+            if start <= i < start + size: return name, i - start
+
+    def label(self, i: int) -> str:
+        "A short label of network neuron `i`: `population[index] @ chip/core/neuron`."
+        name, k = self.network_neuron(*self.address(i))
+        return f"{name}[{k}] @ {'/'.join(map(str, self.address(i)))}"
+
+def neuron_locations(spec: dict, # the mapper's spec (before or after quantization)
+                    ) -> NeuronLocations: # the table network neuron <-> (chip, core, neuron)
+    "Where the mapper put every neuron of the network: `(chip, core, neuron)` of each, and back."
+    if not isinstance(spec, dict) or "core_map" not in spec:
+        raise TypeError("neuron_locations needs the mapper's spec (a dict with 'core_map'), as mapper(...) returned it")
+    cm = np.asarray(spec["core_map"], np.int64)
+    pops = tuple(tuple(p) for p in spec.get("populations") or [("network", 0, len(cm))])
+    if sum(p[2] for p in pops) != len(cm):
+        raise ValueError(f"the spec's populations hold {sum(p[2] for p in pops)} neurons but core_map has {len(cm)}; "
+                         "pass a spec as the mapper made it")
+    return NeuronLocations(pops, cm // N_CORES, cm % N_CORES, core_slots(cm))

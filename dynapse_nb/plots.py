@@ -394,13 +394,27 @@ def _tag(dest):
     if isinstance(dest, numbers.Integral): return int(dest)
     return dest.tag
 
+def _label_outputs(ax: Axes, rec: dict, n: int):
+    """Name the output rows (at most ~12 ticks): by network neuron and chip address when the record has the mapper's
+    `locations` (`population[i] @ chip/core/neuron`), else by chip address (`rec['neurons']`), else by column."""
+    locs, addr = rec.get("locations"), rec.get("neurons")
+    if locs is None and not isinstance(addr, Mapping): return
+    if locs is not None and len(locs) != n:
+        raise ValueError(f"rec['locations'] places {len(locs)} neurons, but the output raster has {n} columns")
+    rows = list(range(0, n, max(1, -(-n // 12))))
+    if locs is not None: labels = [locs.label(i) for i in rows]
+    else: labels = [f"{i} @ " + "/".join(map(str, addr[i])) if i in addr else str(i) for i in rows]
+    ax.set_yticks(rows, labels, fontsize=7 if locs is not None else None)
+    ax.set_ylabel("Output neuron @ chip/core/neuron")
+
 def visualize_device_sim(spikes_in, # the input raster (T, C) that was played
                          spikes_out, # the output raster (T, N) (or (1, T, N)) the board gave
                          rec: dict, # the board's record of the run (`record=True`): start_time, stop_time (s)
                          input_channel_map: dict, # {channel: destination(s)} of the configuration
                          dt: float, # time step (s)
                         ) -> Figure:
-    "Input raster over output raster, time from the run's start (`rec['start_time']` on the board clock); tags on the left."
+    """Input raster over output raster, time from the run's start (`rec['start_time']` on the board clock); input tags
+    on the left, and the output rows named by network neuron and chip address when the record says them."""
     for k in ("start_time", "stop_time"):
         if k not in rec: raise KeyError(f"rec has no {k!r}; pass the record of a board run made with record=True")
     spikes_in, spikes_out = np.asarray(spikes_in), np.asarray(spikes_out)
@@ -416,6 +430,7 @@ def visualize_device_sim(spikes_in, # the input raster (T, C) that was played
     axes[0].set_ylabel("Input tag")
     plot_raster(spikes_out, dt=dt, ax=axes[1], name="Output")
     axes[1].set_ylabel("Output neuron")
+    _label_outputs(axes[1], rec, spikes_out.shape[1])
     axes[1].set_xlabel(f"Time since the start of the run (s); it started at {t0:.6g} s on the board clock")
     axes[0].set_xlabel("")
     return fig

@@ -55,10 +55,14 @@ __all__ = ['TUTORIAL_CONFIG', 'TUTORIAL_WEIGHTS', 'TUTORIAL_TRAIN_SEED', 'TUTORI
 
 # %% ../nbs/05_train.ipynb #0a2d983a
 def check_network(net) -> list[tuple[LinearJax, DynapSim]]:
-    "The `(LinearJax, DynapSim)` pairs of `net`; raises TypeError for any network this layer cannot train."
+    """The `(LinearJax, DynapSim)` pairs of `net`; raises TypeError for any network this layer cannot train. Besides
+    `DynapSim`, any neuron module that takes its input weights (`accepts_input_weights`) and gives its
+    `simulation_parameters(mismatch)` and `param_names` trains the same way: `lif.LIF` does."""
     mods = list(net) if isinstance(net, Sequential) else None
+    neuron = lambda m: isinstance(m, DynapSim) or (getattr(m, "accepts_input_weights", False)
+                                                   and hasattr(m, "simulation_parameters") and hasattr(m, "param_names"))
     ok = mods is not None and len(mods) % 2 == 0 and all(
-        isinstance(a, LinearJax) and not a.has_bias and isinstance(b, DynapSim) for a, b in zip(mods[::2], mods[1::2]))
+        isinstance(a, LinearJax) and not a.has_bias and neuron(b) for a, b in zip(mods[::2], mods[1::2]))
     if not ok:
         got = repr(net).replace("\n", " ")
         raise TypeError("train supports Sequential(LinearJax(has_bias=False), DynapSim[, LinearJax, DynapSim, ...]) "
@@ -252,9 +256,10 @@ def make_optimizer(config: TrainConfig):
     return optax.adam(optax.cosine_decay_schedule(config.lr, config.steps, alpha=config.lr_final_fraction))
 
 def _uses_chip(net, config: TrainConfig) -> bool:
-    "Whether training adds a chip copy: a positive weight, and a network whose model is not the chip's already."
-    return config.chip_weight > 0 and any(d.synapse_model is not get_synapse_model(config.chip_model)
-                                          for _, d in check_network(net))
+    """Whether training adds a chip copy: a positive weight, and a DynapSim network whose model is not the chip's
+    already (other neuron modules, e.g. `lif.LIF`, are converted before they reach a chip: no copy)."""
+    return config.chip_weight > 0 and any(isinstance(d, DynapSim) and d.synapse_model is not
+                                          get_synapse_model(config.chip_model) for _, d in check_network(net))
 
 def _weights(params) -> dict:
     return {k: v for k, v in params.items() if k != "chip"}
