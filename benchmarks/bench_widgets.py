@@ -1,6 +1,6 @@
 """Benchmark: how long one slider move of the Iscale panel takes, from setting the value to a redrawn picture.
 
-The panel of `nbs/12_widgets.ipynb` on the quick-start network (tutorial weights, 5 % mismatch) and its two
+The panel of `nbs/18_widgets.ipynb` on the quick-start network (tutorial weights, 5 % mismatch) and its two
 500 ms training samples. Each move sets `panel.sliders["Iscale"].value` programmatically -- the same observer
 chain a browser's slider message runs -- and the clock stops when the call returns: by then the target has
 re-run both samples, the FRRs and the panel's state are updated, and the figure has been redrawn on its Agg

@@ -1,6 +1,6 @@
 """A real browser drives the widget panels, in the two places a course shows them.
 
-* Voila serves `nbs/12_widgets.ipynb` as a dashboard; headless Chromium moves the Iscale slider.
+* Voila serves `nbs/18_widgets.ipynb` as a dashboard; headless Chromium moves the Iscale slider.
 * JupyterLab opens the student lab `nbs/tutorials/student_lab.ipynb`; Chromium runs all its cells from the menu
   (Run > Run All Cells), as a student would, waits for the Iscale panel, and moves its Iscale slider.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "nbs" / "12_widgets.ipynb"
+NOTEBOOK = ROOT / "nbs" / "18_widgets.ipynb"
 LAB_DIR = ROOT / "nbs" / "tutorials"
 LAB_NOTEBOOK = LAB_DIR / "student_lab.ipynb"
 OUT = ROOT / "out"

@@ -40,3 +40,45 @@ def test_star_import_gives_the_pipeline():
             "'plot_model_response', 'plot_model_response_histogram', 'plot_raster']))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True"]
+
+
+def _layer_numbers():
+    "Map each exported module to the number of the lesson it comes from (`#| default_exp` in nbs/NN_name.ipynb)."
+    import json, re
+    from pathlib import Path
+    nbs = Path(dynapse_nb.__file__).parent.parent / "nbs"
+    out = {}
+    for nb in sorted(nbs.glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            m = re.search(r"^#\|\s*default_exp\s+(\S+)", "".join(cell["source"]), re.M)
+            if m:
+                out[m.group(1)] = int(nb.name[:2]); break
+    return out
+
+
+def test_layers_import_only_lower_numbers():
+    "The lesson numbers are the import order: a module imports only modules from lessons with lower numbers."
+    import ast
+    from pathlib import Path
+    numbers = _layer_numbers()
+    pkg = Path(dynapse_nb.__file__).parent
+    assert set(numbers) == {p.stem for p in pkg.glob("*.py") if not p.stem.startswith("_")}, numbers
+    wrong = []
+    for mod, n in numbers.items():
+        for node in ast.walk(ast.parse((pkg / f"{mod}.py").read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    targets = [node.module.split(".")[0]]
+                elif node.level == 1:
+                    targets = [a.name for a in node.names]
+                elif (node.module or "").startswith("dynapse_nb."):
+                    targets = [node.module.split(".")[1]]
+                else:
+                    continue
+            elif isinstance(node, ast.Import):
+                targets = [a.name.split(".")[1] for a in node.names if a.name.startswith("dynapse_nb.")]
+            else:
+                continue
+            wrong += [f"{mod} ({n:02d}) imports {t} ({numbers[t]:02d})" for t in targets
+                      if t in numbers and numbers[t] >= n]
+    assert not wrong, "layers must import only lower-numbered lessons: " + "; ".join(wrong)

@@ -1,4 +1,4 @@
-"""The pipeline layer (`nbs/14_pipeline.ipynb`) without widgets: a script compares the float network, the quantized
+"""The pipeline layer (`nbs/17_pipeline.ipynb`) without widgets: a script compares the float network, the quantized
 network and a board, and nothing of the widget stack is imported on the way."""
 import os, subprocess, sys, warnings
 

@@ -94,6 +94,7 @@ def test_two_processes_of_two_devices_match_one_device(one_device):
 
 # -- bad input: a clear error before any computation ---------------------------------------------------------------
 NET = tutorial_network()
+NET4 = tutorial_network(synapse_model="four")        # the four-synapse model has its own synapse names
 X = FrozenNoiseDataset(3, seed=2023, legacy_rng=False).input_raster[:, :50]
 
 BAD = [
@@ -116,13 +117,15 @@ BAD = [
     (dict(grid={"Itau_mem": [5e-12, np.inf]}), ValueError, "must be finite"),
     (dict(grid={"Itau_mem": [1e-5]}), ValueError, "SOIF_LEAK_N, whose bias generator spans"),
     (dict(grid={"Ispkthr": [1e-15]}), ValueError, "SOIF_SPKTHR_P"),
-    (dict(grid={"Igain_ampa": [1e-5]}), ValueError, "DEAM_EGAIN_P"),
+    (dict(grid={"Igain_syn": [1e-5]}), ValueError, "DEAM_EGAIN_P"),
+    (dict(net=NET4, grid={"Igain_ampa": [1e-5]}), ValueError, "DEAM_EGAIN_P"),
+    (dict(grid={"Igain_ampa": [1e-9]}), ValueError, "did you mean 'Igain_ahp'?"),
     (dict(grid={"Iscale": [1e-5]}), ValueError, "base-weight biases SYAM_W0_P"),
     (dict(grid={"percent_mismatch": [1.5]}), ValueError, "percent_mismatch must be a fraction"),
     (dict(grid={"percent_mismatch": [-0.1]}), ValueError, "percent_mismatch must be a fraction"),
     (dict(grid={"Iscale": ["big"]}), TypeError, "must hold numbers"),
     (dict(grid={"Iscale": [True]}), TypeError, "must hold numbers"),
-    (dict(grid={"Itau_syn": [1e-11], "Itau_gaba": [1e-11]}), ValueError, "vary it once"),
+    (dict(net=NET4, grid={"Itau_syn": [1e-11], "Itau_gaba": [1e-11]}), ValueError, "vary it once"),
     (dict(grid=[1e-8]), TypeError, "must be a dict"),
     (dict(percent_mismatch=0.1, grid={"percent_mismatch": [0.1]}), ValueError, "in one place"),
     (dict(percent_mismatch=5), ValueError, "did you mean 0.05"),
@@ -150,9 +153,9 @@ def no_computation(monkeypatch):
 
 @pytest.mark.parametrize("kw, exc, msg", BAD, ids=[f"{i}-{m[:24]}" for i, (_, _, m) in enumerate(BAD)])
 def test_bad_input_refused_before_computing(no_computation, kw, exc, msg):
-    labels = kw.pop("labels", None)
+    kw = dict(kw); labels, net = kw.pop("labels", None), kw.pop("net", NET)
     with pytest.raises(exc, match=None) as e:
-        sw.sweep(NET, X, labels, progress=False, **kw)
+        sw.sweep(net, X, labels, progress=False, **kw)
     assert msg in str(e.value), str(e.value)
 
 
