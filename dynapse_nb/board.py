@@ -805,60 +805,60 @@ def _check_scale(config, k):
     if not isinstance(config, Dynapse2Configuration):
         raise TypeError(f"config must be a Dynapse2Configuration, got {type(config).__name__}")
 
+def _cores_in_use(config):
+    "(chip index, core index, core) of every core with at least one connected synapse: the ones a scaling touches."
+    for a, chip in enumerate(config.chips):
+        for c, core in enumerate(chip.cores):
+            if (core.memory.syn_dendrite != Dendrite.none).any(): yield a, c, core
+
+def _drive_currents(core):
+    "The core's base weight and dendrite gain currents, the base weights in use, and the factors those can take."
+    P = core.parameters
+    cur = {n: code_to_current(n, P[n].coarse_value, P[n].fine_value) for n in BASE_WEIGHT_BIASES + GAIN_BIASES}
+    on = [n for n in BASE_WEIGHT_BIASES if cur[n] > bias_range(n)[0]]   # at the lowest code a base weight is off
+    kw_lo = max((bias_range(n)[0] / cur[n] for n in on), default=1.0)
+    kw_hi = min((bias_range(n)[1] / cur[n] for n in on), default=1.0)
+    return cur, on, kw_lo, kw_hi
+
+def _write_scaled(core, where, factors, what):
+    "Multiply each bias `n` of `core` by `factors[n]`, to the nearest code; refuse a current out of its range."
+    P = core.parameters
+    for n, f in factors.items():
+        I, (lo, hi) = code_to_current(n, P[n].coarse_value, P[n].fine_value) * f, bias_range(n)
+        if not lo * (1 - 1e-9) <= I <= hi * (1 + 1e-9):
+            raise ValueError(f"{what} needs {n} = {I:.4g} A on {where}, outside the bias range [{lo:.4g}, {hi:.4g}] A"
+                             f"; the largest factor there is {hi / (I / f):.4g}")
+        P[n].coarse_value, P[n].fine_value = current_to_code(n, min(max(I, lo), hi))
+
 def scale_base_weights(config: Dynapse2Configuration, k: float) -> Dynapse2Configuration:
     "A copy of `config` with the 4 base weight biases of every core in use scaled by `k` (unused ones left off)."
     _check_scale(config, k)
     out = copy.deepcopy(config)
-    for a, chip in enumerate(out.chips):
-        for c, core in enumerate(chip.cores):
-            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
-            for name in BASE_WEIGHT_BIASES:
-                p = core.parameters[name]
-                I = code_to_current(name, p.coarse_value, p.fine_value)
-                lo, hi = bias_range(name)
-                if I <= lo: continue                                    # the lowest code: this base weight is off
-                if not lo <= I * k <= hi:
-                    raise ValueError(f"k = {k:.4g} needs {name} = {I * k:.4g} A on chip {a} core {c}, outside the "
-                                     f"bias range [{lo:.4g}, {hi:.4g}] A")
-                p.coarse_value, p.fine_value = current_to_code(name, I * k)
+    for a, c, core in _cores_in_use(out):
+        _write_scaled(core, f"chip {a} core {c}", {n: k for n in _drive_currents(core)[1]}, f"k = {k:.4g}")
     return out
 
 def drive_scale_range(config: Dynapse2Configuration) -> tuple[float, float]:
     """The smallest and largest `k` that `scale_synaptic_drive` can apply to `config`: the base weights in use take
     `k` up to their biases' limits, the four dendrite gains the rest up to theirs, on every core in use."""
     k_lo, k_hi = 0.0, math.inf
-    for chip in config.chips:
-        for core in chip.cores:
-            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
-            P = core.parameters
-            cur = {n: code_to_current(n, P[n].coarse_value, P[n].fine_value) for n in BASE_WEIGHT_BIASES + GAIN_BIASES}
-            on = [n for n in BASE_WEIGHT_BIASES if cur[n] > bias_range(n)[0]]
-            kw_hi = min((bias_range(n)[1] / cur[n] for n in on), default=1.0)
-            kw_lo = max((bias_range(n)[0] / cur[n] for n in on), default=1.0)
-            k_hi = min(k_hi, kw_hi * min(bias_range(n)[1] / cur[n] for n in GAIN_BIASES))
-            k_lo = max(k_lo, kw_lo * max(bias_range(n)[0] / cur[n] for n in GAIN_BIASES))
+    for _, _, core in _cores_in_use(config):
+        cur, _, kw_lo, kw_hi = _drive_currents(core)
+        k_hi = min(k_hi, kw_hi * min(bias_range(n)[1] / cur[n] for n in GAIN_BIASES))
+        k_lo = max(k_lo, kw_lo * max(bias_range(n)[0] / cur[n] for n in GAIN_BIASES))
     return k_lo, k_hi
 
 def scale_synaptic_drive(config: Dynapse2Configuration, k: float) -> Dynapse2Configuration:
     "A copy of `config` whose synaptic drive (`Igain/Itau * Iw`) is `k` times larger on every core in use."
     _check_scale(config, k)
     out = copy.deepcopy(config)
-    for a, chip in enumerate(out.chips):
-        for c, core in enumerate(chip.cores):
-            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
-            P = core.parameters
-            cur = {n: code_to_current(n, P[n].coarse_value, P[n].fine_value) for n in BASE_WEIGHT_BIASES + GAIN_BIASES}
-            on = [n for n in BASE_WEIGHT_BIASES if cur[n] > bias_range(n)[0]]   # base weights in use
-            kw_hi = min((bias_range(n)[1] / cur[n] for n in on), default=1.0)
-            kw_lo = max((bias_range(n)[0] / cur[n] for n in on), default=1.0)
-            kw = min(max(k, kw_lo), kw_hi)                 # the base weights' share of k, the gains take the rest
-            for n, f in [(n, kw) for n in on] + [(n, k / kw) for n in GAIN_BIASES]:
-                lo, hi = bias_range(n)
-                if not lo <= cur[n] * f <= hi * (1 + 1e-9):
-                    raise ValueError(f"k = {k:.4g} needs {n} = {cur[n] * f:.4g} A on chip {a} core {c} (with the base "
-                                     f"weights at their limit), outside the bias range [{lo:.4g}, {hi:.4g}] A")
-                P[n].coarse_value, P[n].fine_value = current_to_code(n, min(cur[n] * f, hi))
+    for a, c, core in _cores_in_use(out):
+        _, on, kw_lo, kw_hi = _drive_currents(core)
+        kw = min(max(k, kw_lo), kw_hi)                     # the base weights' share of k, the gains take the rest
+        _write_scaled(core, f"chip {a} core {c}", {**{n: kw for n in on}, **{n: k / kw for n in GAIN_BIASES}},
+                      f"k = {k:.4g} (the base weights at most x{kw:.4g})")
     return out
+
 
 # %% ../nbs/15_board.ipynb #52c54b6d
 def scale_synapse_gain(config: Dynapse2Configuration, # the configuration (`cfg["config"]`)
@@ -875,15 +875,8 @@ def scale_synapse_gain(config: Dynapse2Configuration, # the configuration (`cfg[
         raise TypeError(f"config must be a Dynapse2Configuration (cfg['config']), got {type(config).__name__}")
     name = CURRENT_TO_BIAS[f"Igain_{synapse}"]
     out = copy.deepcopy(config)
-    for a, chip in enumerate(out.chips):
-        for c, core in enumerate(chip.cores):
-            if not (core.memory.syn_dendrite != Dendrite.none).any(): continue
-            p = core.parameters[name]
-            I, (lo, hi) = code_to_current(name, p.coarse_value, p.fine_value) * factor, bias_range(name)
-            if not lo <= I <= hi * (1 + 1e-9):
-                raise ValueError(f"factor = {factor:.4g} needs {name} = {I:.4g} A on chip {a} core {c}, outside the bias "
-                                 f"range [{lo:.4g}, {hi:.4g}] A; the largest factor there is {hi / (I / factor):.4g}")
-            p.coarse_value, p.fine_value = current_to_code(name, min(I, hi))
+    for a, c, core in _cores_in_use(out):
+        _write_scaled(core, f"chip {a} core {c}", {name: factor}, f"factor = {factor:.4g}")
     return out
 
 # %% ../nbs/15_board.ipynb #45bf6ef2
