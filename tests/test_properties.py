@@ -6,9 +6,10 @@
   range, a count that is not a whole number) for a public numeric argument raises ValueError or TypeError naming
   the argument -- never an unclear crash, never a silent acceptance.
 
-Runs are bounded (max_examples) and derandomized, so CI is deterministic and quick.
+Runs are bounded (max_examples) and derandomized, so CI is deterministic and quick; `HYPOTHESIS_MAX_EXAMPLES` (an
+environment variable) scales them up for a long local fuzzing run.
 """
-import warnings
+import os, warnings
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from dynapse_nb.quantize import quantize, dequantize
 from dynapse_nb.config import from_json, to_json, diff
 from dynapse_nb.board import calibrate_iscale
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES") or 25), deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
