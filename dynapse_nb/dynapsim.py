@@ -587,6 +587,17 @@ def mismatch_factors(rng_key, names, n: int, percent: float) -> dict:
     return {nm: 1 + sigma * jax.random.truncated_normal(jax.random.fold_in(key, _MISMATCH_ORDER.index(nm)),
                                                          -3.0, 3.0, (n,), jnp.float32) for nm in names}
 
+# %% ../nbs/05_dynapsim.ipynb #8ebcb52b
+def _check_names(params: dict, model: SynapseModel) -> dict:
+    "The extra keyword arguments of `DynapSim`: parameters of some registered model, else a clear error."
+    known = set(DEFAULTS) | {s for m in SYNAPSE_MODELS.values() for s in m.shorthands}
+    for k in params:
+        if k not in known:
+            close = difflib.get_close_matches(k, sorted(known), n=1)
+            raise TypeError(f"DynapSim got an unexpected argument {k!r}" +
+                            (f"; did you mean {close[0]!r}?" if close else ""))
+    return {k: v for k, v in params.items() if v is not None}
+
 # %% ../nbs/05_dynapsim.ipynb #f918335d
 class DynapSim(Module):
     "Dynap-SE2 neurons (DPI membrane, adaptation, and the synapses of a `SynapseModel`), simulated in JAX."
@@ -679,60 +690,6 @@ class DynapSim(Module):
                            {k: np.asarray(v) for k, v in
                             mismatch_factors(self.rng_key, self.param_names, n, self.percent_mismatch).items()})
 
-    def __getattr__(self, key):
-        p = self.__dict__.get("_p", {})
-        if key in p: return p[key]
-        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
-
-    def __setattr__(self, key, value):
-        if key in self.__dict__.get("_p", {}):
-            return self._set_param(key, value)
-        if key in ("Iscale", "dt"):
-            v = check_finite(key, value)
-            check_finite(key, v, dtype=np.float32)       # it must fit the float32 the simulation uses
-            if v.size != 1 or not v.reshape(()) > 0:
-                raise ValueError(f"{key} must be a single positive number (in {'A' if key == 'Iscale' else 's'}), "
-                                 f"got {value!r}")
-            value = float(v.reshape(()))
-            object.__setattr__(self, "_cache", None)
-        elif key == "w_rec" and value is not None:
-            if not self.has_rec:
-                raise ValueError("w_rec needs has_rec=True (this module has no recurrent weights); build it with "
-                                 "DynapSim(..., has_rec=True)")
-            value = check_finite("w_rec", value, dtype=np.float32)
-            n = self.size_out
-            if value.shape != (n, n):
-                raise ValueError(f"w_rec must be square with shape ({n}, {n}) [pre, post], got {value.shape}")
-            value = ParameterArray(value, "w_rec")
-        elif key == "syn_types_rec" and value is not None:
-            if not self.has_rec:
-                raise ValueError("syn_types_rec needs has_rec=True (it types the recurrent connections)")
-            value = np.asarray(value)
-            n, m = self.size_out, self.synapse_model
-            if not m.typed_connections:
-                raise ValueError(f"syn_types_rec needs a model whose connections choose their synapse (e.g. "
-                                 f"synapse_model='four'); {m.name!r} has one synapse")
-            if value.shape != (n, n) or value.dtype.kind not in "iu" or value.min() < 0 or value.max() >= m.n_channels:
-                raise ValueError(f"syn_types_rec must be integers 0..{m.n_channels - 1} {m.synapses} of shape ({n}, {n})")
-        elif key in ("synapse_model", "has_rec", "percent_mismatch", "mismatch", "rng_key"):
-            raise AttributeError(f"{key} is fixed at construction; build a new DynapSim to change it")
-        elif key not in ("w_rec", "syn_types_rec"):
-            if key in DEFAULTS:
-                raise AttributeError(f"synapse_model={self.synapse_model.name!r} has no {key!r} (its synapse "
-                                     f"parameters: {list(self.synapse_model.currents + self.synapse_model.layout)})")
-            _unknown_attribute(self, key, list(self.param_names) + ["Iscale", "dt", "w_rec", "syn_types_rec"])
-        object.__setattr__(self, key, value)
-
-def _check_names(params: dict, model: SynapseModel) -> dict:
-    "The extra keyword arguments of `DynapSim`: parameters of some registered model, else a clear error."
-    known = set(DEFAULTS) | {s for m in SYNAPSE_MODELS.values() for s in m.shorthands}
-    for k in params:
-        if k not in known:
-            close = difflib.get_close_matches(k, sorted(known), n=1)
-            raise TypeError(f"DynapSim got an unexpected argument {k!r}" +
-                            (f"; did you mean {close[0]!r}?" if close else ""))
-    return {k: v for k, v in params.items() if v is not None}
-
 # %% ../nbs/05_dynapsim.ipynb #d96ea7ac
 @patch(as_prop=True)
 def param_names(self: DynapSim) -> tuple:
@@ -758,6 +715,57 @@ def _set_param(self: DynapSim, name, value):
         raise ValueError(f"{name} is a subthreshold slope factor in (0, 1], got {arr.max():.4g}")
     self._p[name] = ParameterArray(arr, name)
     object.__setattr__(self, "_cache", None)
+
+# %% ../nbs/05_dynapsim.ipynb #44c56031
+@patch
+def __getattr__(self: DynapSim, key):
+    "Parameters are read from the checked store; any other unknown name is an AttributeError."
+    p = self.__dict__.get("_p", {})
+    if key in p: return p[key]
+    raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
+
+@patch
+def __setattr__(self: DynapSim, key, value):
+    "Every assignment is checked: parameters, `Iscale`, `dt`, `w_rec`, `syn_types_rec`; fixed ones and unknown names refused."
+    if key in self.__dict__.get("_p", {}):
+        return self._set_param(key, value)
+    if key in ("Iscale", "dt"):
+        v = check_finite(key, value)
+        check_finite(key, v, dtype=np.float32)       # it must fit the float32 the simulation uses
+        if v.size != 1 or not v.reshape(()) > 0:
+            raise ValueError(f"{key} must be a single positive number (in {'A' if key == 'Iscale' else 's'}), "
+                             f"got {value!r}")
+        value = float(v.reshape(()))
+        object.__setattr__(self, "_cache", None)
+    elif key == "w_rec" and value is not None:
+        if not self.has_rec:
+            raise ValueError("w_rec needs has_rec=True (this module has no recurrent weights); build it with "
+                             "DynapSim(..., has_rec=True)")
+        value = check_finite("w_rec", value, dtype=np.float32)
+        n = self.size_out
+        if value.shape != (n, n):
+            raise ValueError(f"w_rec must be square with shape ({n}, {n}) [pre, post], got {value.shape}")
+        value = ParameterArray(value, "w_rec")
+    elif key == "syn_types_rec" and value is not None:
+        if not self.has_rec:
+            raise ValueError("syn_types_rec needs has_rec=True (it types the recurrent connections)")
+        value = np.asarray(value)
+        n, m = self.size_out, self.synapse_model
+        if not m.typed_connections:
+            raise ValueError(f"syn_types_rec needs a model whose connections choose their synapse (e.g. "
+                             f"synapse_model='four'); {m.name!r} has one synapse")
+        if value.shape != (n, n) or value.dtype.kind not in "iu" or value.min() < 0 or value.max() >= m.n_channels:
+            raise ValueError(f"syn_types_rec must be integers 0..{m.n_channels - 1} {m.synapses} of shape ({n}, {n})")
+    elif key in ("synapse_model", "has_rec", "percent_mismatch", "mismatch", "rng_key"):
+        raise AttributeError(f"{key} is fixed at construction; build a new DynapSim to change it")
+    elif key not in ("w_rec", "syn_types_rec"):
+        if key in DEFAULTS:
+            raise AttributeError(f"synapse_model={self.synapse_model.name!r} has no {key!r} (its synapse "
+                                 f"parameters: {list(self.synapse_model.currents + self.synapse_model.layout)})")
+        _unknown_attribute(self, key, list(self.param_names) + ["Iscale", "dt", "w_rec", "syn_types_rec"])
+    object.__setattr__(self, key, value)
+
+del __getattr__, __setattr__   # methods only: at module level they would answer for the module itself (PEP 562)
 
 # %% ../nbs/05_dynapsim.ipynb #72bf5fb6
 @patch

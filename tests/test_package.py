@@ -82,3 +82,12 @@ def test_layers_import_only_lower_numbers():
             wrong += [f"{mod} ({n:02d}) imports {t} ({numbers[t]:02d})" for t in targets
                       if t in numbers and numbers[t] >= n]
     assert not wrong, "layers must import only lower-numbered lessons: " + "; ".join(wrong)
+
+
+def test_no_module_level_attribute_hooks():
+    "A method patched onto a class must not stay bound at module level: a module `__getattr__` answers for the module."
+    import importlib, pkgutil
+    for m in pkgutil.iter_modules(dynapse_nb.__path__):
+        if m.name.startswith("_"): continue
+        mod = importlib.import_module(f"dynapse_nb.{m.name}")
+        assert not {"__getattr__", "__setattr__"} & set(vars(mod)), f"dynapse_nb.{m.name} has a module-level hook"
