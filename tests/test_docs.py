@@ -23,7 +23,7 @@ def cell_options(source: str) -> dict:
 
 
 def figure_cells():
-    "(notebook path such as nbs/00_chip.ipynb, cell index, cell) for every code cell whose stored outputs hold an image."
+    "(notebook path such as nbs/00_chip.ipynb, cell index, cell) for every code cell with an image in its outputs."
     for p in sorted(NBS.glob("*.ipynb")) + sorted(NBS.glob("tutorials/*.ipynb")):
         for i, c in enumerate(json.loads(p.read_text(encoding="utf-8"))["cells"]):
             if c["cell_type"] == "code" and any("image/png" in o.get("data", {}) for o in c.get("outputs", [])):
@@ -45,7 +45,8 @@ def missing_alt(cells) -> list[str]:
 
 
 def test_cell_options_parse_like_quarto():
-    assert cell_options('#| hide\n#| fig-alt: "A: b"\nplt.show()\n#| fig-alt: late') == {"hide": None, "fig-alt": "A: b"}
+    opts = cell_options('#| hide\n#| fig-alt: "A: b"\nplt.show()\n#| fig-alt: late')
+    assert opts == {"hide": None, "fig-alt": "A: b"}
     assert cell_options("x = 1\n#| fig-alt: after code, not an option") == {}
 
 
@@ -64,5 +65,5 @@ def test_every_figure_has_alt_text():
     cells = list(figure_cells())
     assert len(cells) >= 50, f"found only {len(cells)} figure cells under {NBS}: are the notebooks' outputs stored?"
     bad = missing_alt(cells)
-    assert not bad, "figures without alt text (add `#| fig-alt: \"what the figure shows\"` at the top of the cell):\n" \
-                    + "\n".join(bad)
+    assert not bad, ("figures without alt text (add `#| fig-alt: \"what the figure shows\"` at the top of the "
+                     "cell):\n" + "\n".join(bad))
