@@ -46,7 +46,7 @@ from .plots import QuantView, ResponseView, TuningView, format_current
 
 # %% auto #0
 __all__ = ['FACTOR_EXPONENTS', 'ClampingLogSlider', 'ClampingIntSlider', 'render_png', 'agg_figure', 'BlitRenderer',
-           'IscalePanel', 'ResponseViewer', 'QuantizationExplorer']
+           'FigureImage', 'IscalePanel', 'ResponseViewer', 'QuantizationExplorer']
 
 # %% ../nbs/18_widgets.ipynb #0984f5c6
 FACTOR_EXPONENTS = (-2.0, 2.0)    # each factor's slider ranges over 10**-2 .. 10**2
@@ -123,6 +123,11 @@ class BlitRenderer:
                                                                                          compress_level=1)
         return buf.getvalue()
 
+# %% ../nbs/18_widgets.ipynb #853cecd7
+class FigureImage(W.Image):
+    "An `ipywidgets.Image` whose `tooltip` becomes the `title` of its `<img>`: the words a screen reader reads for it."
+    description = traitlets.Unicode("", help="empty: ipywidgets 8 then writes the tooltip as the title").tag(sync=True)
+
 # %% ../nbs/18_widgets.ipynb #c389ff64
 def _escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -131,7 +136,8 @@ class _Panel:
     "Message line, image and clamping bookkeeping shared by the panels."
     def _init_common(self, figsize, dpi):
         self.fig = agg_figure(figsize, dpi)
-        self.image = W.Image(format="png", width=str(int(round(figsize[0] * dpi))))     # natural size, not stretched
+        self.image = FigureImage(format="png", width=str(int(round(figsize[0] * dpi))))  # natural size, not stretched
+        self.alt_text = ""
         self.message_box = W.HTML("")
         self.message, self.error, self.last_clamp = "", None, None
         self._sticky, self.png, self.n_updates, self.last_update_s, self.timings = [], b"", 0, None, {}
@@ -184,9 +190,13 @@ class _Panel:
             finally: self._syncing = False
         if used != slider.value: slider.value = used              # the slider's observer updates the panel
 
-    def _draw(self):
-        self.png = render_png(self.fig)
-        self.image.value = self.png
+    def _show_image(self, png: bytes):
+        "Show `png` in the image, with the words for it (`alt_text`, from the panel's `_describe()`) as its tooltip."
+        self.png, self.alt_text = png, self._describe()
+        self.image.tooltip = self.alt_text
+        self.image.value = png
+
+    def _draw(self): self._show_image(render_png(self.fig))
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -332,8 +342,19 @@ def _redraw(self: IscalePanel):
         self.view = self._new_view(self.fig)
         self.renderer = BlitRenderer(self.fig, self.view.dynamic)
     self._show_on(self.view)
-    self.png = self.renderer.png(self.view.layout_key())
-    self.image.value = self.png
+    self._show_image(self.renderer.png(self.view.layout_key()))
+
+# %% ../nbs/18_widgets.ipynb #085e2052
+@patch
+def _describe(self: IscalePanel) -> str:
+    "The panel's picture in words (its image's tooltip)."
+    r, i = self.response, self.sample
+    f = ", ".join(f"{k} ×{v:.3g}" for k, v in self.factors.items())
+    below = (", above their membrane currents Imem on a log axis with the dashed spiking thresholds"
+             if r.imem is not None else "; this target records spikes only, so no currents are drawn")
+    counts = "/".join(str(int(x)) for x in self.counts[i])
+    return (f"Iscale panel, {self.target_name}, sample {i} ({f}): spike raster of the {r.out.shape[-1]} output "
+            f"neurons over {r.out.shape[-2] * r.dt:.3g} s, {counts} spikes (FRR {self.frr[i]:.2f}){below}.")
 
 # %% ../nbs/18_widgets.ipynb #d9fcef74
 @patch
@@ -453,6 +474,21 @@ def _show_on(self: ResponseViewer, view: ResponseView):
     view.update(self.raster, self.dt, self.responses, self.errors,
                 f"{self.split} sample {self.sample}: input ({int(self.raster.sum())} spikes)")
 
+# %% ../nbs/18_widgets.ipynb #11cb0c42
+@patch
+def _describe(self: ResponseViewer) -> str:
+    "The viewer's picture in words (its image's tooltip)."
+    cols = []
+    for name in self.targets.names:
+        if name in self.errors: cols.append(f"{name} an error ({self.errors[name].split(':')[0]})"); continue
+        r = self.responses[name]
+        counts = "/".join(str(int(x)) for x in r.out[0].sum(0))
+        cols.append(f"{name} {counts}" + (" (records spikes only: no currents)" if r.imem is None else ""))
+    return (f"Response viewer, {self.split} sample {self.sample}: input raster of {self.raster.shape[-1]} channels "
+            f"({int(self.raster.sum())} spikes) on top; below, one column per target with its output raster, its "
+            f"membrane currents Imem with dashed thresholds and its synaptic currents Isyn; spikes per output "
+            f"neuron: {', '.join(cols)}.")
+
 # %% ../nbs/18_widgets.ipynb #1e66187f
 class QuantizationExplorer(_Panel):
     "Float vs quantized weights, error per connection, dropped connections, and per-core base currents."
@@ -532,3 +568,20 @@ def _show_on(self: QuantizationExplorer, view: QuantView):
 def _redraw(self: QuantizationExplorer):
     self._show_on(self.view)
     self._draw()
+
+# %% ../nbs/18_widgets.ipynb #96953c8c
+@patch
+def _describe(self: QuantizationExplorer) -> str:
+    "The explorer's picture in words (its image's tooltip)."
+    m, wc = self.matrix, self.comparison
+    vmax = max(float(abs(wc.w_float[m]).max()), float(abs(wc.w_quant[m]).max())) * wc.Iscale
+    emax = float(abs(wc.deviation[m]).max()) * wc.Iscale
+    n = len(wc.base_currents)
+    cores = "the core" if n == 1 else f"each of the {n} cores"
+    k = int(wc.dropped[m].sum())
+    dropped = ("with no connection dropped" if k == 0 else
+               f"with the {k} dropped connection{'s' * (k > 1)} crossed in red")
+    return (f"Quantization explorer, {m} weights at Iscale ×{self.factor:.3g} = {format_current(wc.Iscale)}: "
+            f"heatmaps (post neuron by pre) of the float weights (largest {format_current(vmax)}), the quantized "
+            f"weights and their difference (largest error {format_current(emax)}), {dropped}; on the right, "
+            f"the four base currents of {cores} and the 16 levels their sums make.")

@@ -4,7 +4,8 @@
 * JupyterLab opens the student lab `nbs/tutorials/student_lab.ipynb`; Chromium runs all its cells from the menu
   (Run > Run All Cells), as a student would, waits for the Iscale panel, and moves its Iscale slider.
 
-Each test checks that the FRR readout and the plot image changed, and saves screenshots to out/ (repo root).
+Each test checks that the FRR readout, the plot image and the image's words (its `title`, the alt text a screen reader
+reads) changed, and saves screenshots to out/ (repo root).
 Chromium is Debian's /usr/bin/chromium (or $DYNAPSE_NB_CHROMIUM), driven through Playwright.
 
 Without chromium, playwright, voila or jupyterlab a test is SKIPPED, and the reason says that the browser test did
@@ -138,7 +139,7 @@ def move_iscale(page, panel, out_dir: Path, prefix: str) -> dict:
     frr, img = panel.locator(".dynapse-frr"), panel.locator("img.dynapse-plot")
     img.wait_for(state="visible")
     panel.scroll_into_view_if_needed()
-    state = lambda: (frr.text_content(), img.get_attribute("src"))     # the DOM's text, drawn or not
+    state = lambda: (frr.text_content(), img.get_attribute("src"), img.get_attribute("title"))   # the DOM, drawn or not
     before = settled(state, CHANGE_S)
     shot_before = panel.screenshot(path=str(out_dir / f"{prefix}_before.png"))
     handle.focus()
@@ -150,8 +151,10 @@ def move_iscale(page, panel, out_dir: Path, prefix: str) -> dict:
 
 
 def check_moved(seen: dict):
-    (frr0, src0), (frr1, src1) = seen["before"], seen["after"]
+    (frr0, src0, title0), (frr1, src1, title1) = seen["before"], seen["after"]
     assert frr0.startswith("FRR") and frr1.startswith("FRR"), (frr0, frr1)
+    assert (title0 or "").startswith("Iscale panel, ") and "Iscale ×1," in title0, f"the image's title: {title0!r}"
+    assert (title1 or "").startswith("Iscale panel, ") and "Iscale ×1," not in title1, f"the title after: {title1!r}"
     assert frr1 != frr0, f"the FRR readout did not change: {frr0!r}"
     assert src1 != src0 and seen["shot_after"] != seen["shot_before"], "the plot image did not change"
     assert float(seen["value"]) > 1.5, f"the Iscale factor field shows {seen['value']!r} after the move"
@@ -192,7 +195,7 @@ def test_iscale_slider_in_a_real_browser():
         finally:
             stop(proc)
     check_moved(seen)
-    (frr0, _), (frr1, _) = seen["before"], seen["after"]
+    (frr0, *_), (frr1, *_) = seen["before"], seen["after"]
     print(f"browser: FRR {frr0!r} -> {frr1!r}; Iscale factor {seen['value']}; "
           f"{len(seen['blocked'])} non-loopback request(s) blocked")
 
@@ -284,7 +287,7 @@ def test_student_lab_in_jupyterlab():
     assert min(seen["folded"].values()) >= 5, f"the five answers should be folded after the run: {seen['folded']}"
     assert digest(LAB_NOTEBOOK) == before, "JupyterLab changed the notebook on disk (autosave should be off)"
     assert (LAB_DIR / ".ipynb_checkpoints").exists() == checkpoints, "JupyterLab left .ipynb_checkpoints behind"
-    (frr0, _), (frr1, _) = seen["before"], seen["after"]
+    (frr0, *_), (frr1, *_) = seen["before"], seen["after"]
     print(f"jupyterlab: panel after {seen['t_panel']:.0f} s, whole run {seen['t_run']:.0f} s; FRR {frr0!r} -> "
           f"{frr1!r}; Iscale factor {seen['value']}; folded answers {seen['folded']}; "
           f"{len(seen['blocked'])} non-loopback request(s) blocked")

@@ -19,7 +19,7 @@ from dynapse_nb.spikes import FrozenNoiseDataset, firing_rate_ratio
 from dynapse_nb.board import VirtualBoard
 from dynapse_nb.train import load_tutorial_weights
 from dynapse_nb.pipeline import BoardTarget, SimTarget, Targets
-from dynapse_nb.widgets import IscalePanel, QuantizationExplorer, ResponseViewer, render_png
+from dynapse_nb.widgets import FigureImage, IscalePanel, QuantizationExplorer, ResponseViewer, render_png
 from dynapse_nb.mapping import mapper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -250,3 +250,32 @@ def test_bench_widgets_smoke(tmp_path):
     data = json.loads(out.read_text())
     assert set(res) >= {"float network", "quantized network", "virtual board"}
     assert data["float network"]["n_moves"] == 2 and data["target_ms"] == 100.0
+
+
+# ---------------------------------------------------------------- the picture in words (alt text)
+
+
+def test_every_panel_image_has_its_words(net, train, spec):
+    board = VirtualBoard(); board.close()
+    panels = [IscalePanel(net, train, targets=("float network",)),
+              ResponseViewer(net, train, targets={"float network": "float network",
+                                                  "closed board": BoardTarget(spec, board)}),
+              QuantizationExplorer(net, matrix="input")]
+    for p in panels:
+        state, name = p.image.get_state(), type(p).__name__
+        assert isinstance(p.image, FigureImage), name
+        assert state["description"] == "", name       # without it, ipywidgets 8's front end throws on a tooltip
+        assert p.alt_text and state["tooltip"] == p.alt_text, name
+        assert bytes(p.image.value) == p.png and p.png[:4] == b"\x89PNG", name
+    p, v, q = panels
+    assert p.alt_text.startswith("Iscale panel, float network, sample 0 (Iscale ×1, Ispkthr ×1, Itau_mem ×1)")
+    assert f"{int(p.counts[0, 0])}/{int(p.counts[0, 1])} spikes (FRR {p.frr[0]:.2f})" in p.alt_text
+    p.sliders["Iscale"].value = 3.0                          # the words follow the picture
+    assert "Iscale ×3" in p.alt_text and p.image.tooltip == p.alt_text
+    p.sample_slider.value = 1
+    assert ", sample 1 (" in p.alt_text and p.image.tooltip == p.alt_text
+    assert v.alt_text.startswith("Response viewer, train sample 0: input raster of 60 channels")
+    assert "closed board an error (BoardClosedError)" in v.alt_text
+    q.matrix_selector.value = "recurrent"
+    assert q.alt_text.startswith("Quantization explorer, recurrent weights at Iscale ×1") and q.image.tooltip == q.alt_text
+    for x in panels: x.close()
