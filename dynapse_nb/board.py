@@ -41,7 +41,7 @@ from fastcore.basics import patch
 from .chip import (CURRENT_TO_BIAS, DT_FPGA, MAX_HOP, MAX_TAG, MONITOR_HOP, N_CHIPS, N_CORES, SYNAPSE_TYPES,
                              Dendrite, destination_fields, is_monitor_route, signed_synapse, thermal_voltage)
 from .limits import check_n_chips, hop_table, listing
-from .nn import Sequential
+from .nn import Sequential, _is_item_pair
 from .dynapsim import FOUR, as_key, check_percent_mismatch
 from .biasgen import bias_range, code_to_current, current_to_code
 from .quantize import BASE_WEIGHT_BIASES
@@ -623,6 +623,10 @@ def _check_channel_map(m, n_chips: int) -> dict:
 
 def _check_raster(raster, n_in: int) -> np.ndarray:
     "A raster (T, n_in) or (B, T, n_in) of whole, non-negative, finite counts, as int64 (B, T, n_in)."
+    if _is_item_pair(raster):
+        raise TypeError("raster is a (raster, label) pair, as a dataset item is; give the raster alone (dataset[i][0])")
+    if hasattr(raster, "full_batch") and not hasattr(raster, "shape"):
+        raise TypeError("raster is a dataset; give its rasters: dataset.full_batch()[0]")
     a = np.asarray(raster)
     if a.dtype == bool: a = a.astype(np.int64)
     if a.dtype.kind not in "iuf": raise TypeError(f"raster must hold spike counts (numbers), got dtype {a.dtype}")
@@ -919,7 +923,7 @@ class CalibrationWarning(UserWarning):
 def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None = None, rtol: float = 0.05,
                      k_bounds: tuple = (1 / 1024, 1024.0), k_tol: float = 2e-3, max_evals: int = 40):
     """The factor `k` on every core's synaptic drive (the chip's effective Iscale) that makes the board's spike
-    count on `inputs` match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
+    count on `inputs` (rasters (B, T, C), or a dataset: all its samples) match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
     if not isinstance(cfg, dict): raise TypeError(f"cfg must be the dict of config_from_specification (or a spec), got {type(cfg).__name__}")
     if "config" not in cfg: cfg = config_from_specification(**cfg)
     if not (0 < rtol < 1): raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
@@ -929,6 +933,7 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
         raise TypeError(f"reference_net must be the simulated network whose spike count the board should match (e.g. "
                         f"the trained Sequential), got {reference_net!r}")
     if dt is None: dt = float(getattr(reference_net[-1] if isinstance(reference_net, Sequential) else reference_net, "dt", 1e-3))
+    if hasattr(inputs, "full_batch") and not hasattr(inputs, "shape"): inputs = inputs.full_batch()[0]   # a dataset
     x = _check_raster(inputs, len(cfg["input_channel_map"]))
     target = float(np.asarray(reference_net(x.astype(np.float32))[0]).sum())
     if target == 0: raise ValueError("reference_net fires no spike on these inputs: there is no rate to match; use "

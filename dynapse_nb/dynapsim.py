@@ -26,7 +26,7 @@ Docs: https://dynapse-nb.github.io/dynapse_nb/dynapsim.html.md"""
 
 # %% ../nbs/05_dynapsim.ipynb #90c8b14e
 from __future__ import annotations
-import difflib, os, warnings
+import difflib, inspect, os, warnings
 from pathlib import Path
 from functools import partial
 
@@ -593,7 +593,8 @@ def _check_names(params: dict, model: SynapseModel) -> dict:
     known = set(DEFAULTS) | {s for m in SYNAPSE_MODELS.values() for s in m.shorthands}
     for k in params:
         if k not in known:
-            close = difflib.get_close_matches(k, sorted(known), n=1)
+            options = known | set(inspect.signature(DynapSim.__init__).parameters) - {"self", "params"}
+            close = difflib.get_close_matches(k, sorted(options), n=1)
             raise TypeError(f"DynapSim got an unexpected argument {k!r}" +
                             (f"; did you mean {close[0]!r}?" if close else ""))
     return {k: v for k, v in params.items() if v is not None}

@@ -34,7 +34,7 @@ import numpy as np
 from .chip import (CURRENT_TO_BIAS, IO, MONITOR_HOP, N_CHIPS, N_CORES, N_WEIGHT_BITS, OFF_CURRENTS,
                              SYNAPSE_TYPES, Dendrite, signed_synapse)
 from .limits import (cam_problems, check_core_map, check_n_chips, core_problems, hop_problems, hop_table,
-                               show_value as _show, sram_problems, tag_problems, warn)
+                               refuse_dict, show_value as _show, sram_problems, tag_problems, warn)
 from .biasgen import BiasSaturationWarning, bias_range, current_to_code, saturation_table
 from .dynapsim import COMMON_CURRENTS, DEFAULT_SYNAPSE_MODEL, SYNAPSE_MODELS, SynapseModel, get_synapse_model
 from .quantize import BASE_WEIGHT_NAMES, SPEC_FIELDS, quantize
@@ -306,6 +306,7 @@ def config_from_specification(n_chips: int | None = None, # chips on the board (
                               **spec, # the mapper's spec, quantized or not (float weights are quantized first)
                              ) -> dict: # {"config": Dynapse2Configuration, "input_channel_map": {channel: [destination]}}
     "The configuration of the board for the mapper's spec, and the map of input channels to destinations."
+    refuse_dict(n_chips, "config_from_specification(**spec)")
     n_chips = check_n_chips(spec.get("n_chips", N_CHIPS) if n_chips is None else n_chips)
     check_spec_keys(spec)
     s = check_spec(spec, strict)

@@ -28,9 +28,9 @@ import numpy as np
 from .chip import MAX_CHIPS, MAX_HOP, MAX_TAG, N_CAM, N_CHIPS, N_CORES, N_NEURONS, N_SRAM, N_TAGS, chip_hops
 
 # %% auto #0
-__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'warn', 'ValidationError', 'check_n_chips',
-           'check_core_map', 'core_problems', 'tags_needed', 'tag_problems', 'cam_problems', 'sram_needed',
-           'sram_problems', 'hop_table', 'hop_problems']
+__all__ = ['MAX_LISTED', 'KEPT_PROBLEMS', 'listing', 'show_value', 'offenders', 'warn', 'ValidationError', 'refuse_dict',
+           'check_n_chips', 'check_core_map', 'core_problems', 'tags_needed', 'tag_problems', 'cam_problems',
+           'sram_needed', 'sram_problems', 'hop_table', 'hop_problems']
 
 # %% ../nbs/01_limits.ipynb #44beb868
 MAX_LISTED = 20        # offenders named in one problem (the total is always given)
@@ -79,6 +79,15 @@ class ValidationError(ValueError):
         shown = "".join(f"\n  - {p}" for p in self.problems[:MAX_LISTED])
         more = f"\n  ... and {self.count - MAX_LISTED} more" if self.count > MAX_LISTED else ""
         super().__init__(f"{what}: {self.count} problem{'' if self.count == 1 else 's'}{shown}{more}")
+
+# %% ../nbs/01_limits.ipynb #c03f7a5c
+def refuse_dict(value, call: str, # the call as the user writes it, e.g. "quantize(**spec)"
+               ) -> None:
+    "Raise a TypeError saying to unpack the dict when `value` (a positional argument) is a dict."
+    if isinstance(value, dict):
+        keys = ", ".join(map(repr, list(value)[:4])) + (", ..." if len(value) > 4 else "")
+        raise TypeError(f"got a dict of {len(value)} entries ({keys}) as a positional argument; pass its entries as "
+                        f"keywords: {call}")
 
 # %% ../nbs/01_limits.ipynb #976792fe
 def check_n_chips(n_chips, name: str = "n_chips") -> int:

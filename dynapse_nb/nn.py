@@ -35,12 +35,23 @@ FLOAT32 = np.finfo(np.float32)   # what a float32 can hold: max 3.4e38, smallest
 def _traced(value) -> bool:
     return isinstance(value, jax.core.Tracer)
 
+def _is_item_pair(value) -> bool:
+    "True for a (raster, label) tuple, as `dataset[i]` returns: two arrays of different shapes, the label much smaller."
+    try:
+        return (isinstance(value, tuple) and len(value) == 2 and np.ndim(value[0]) >= 2
+                and np.shape(value[0]) != np.shape(value[1]) and 4 * np.size(value[1]) <= np.size(value[0]))
+    except (TypeError, ValueError): return False
+
 def check_finite(name: str, value, *, allow_negative: bool = True, dtype=None) -> np.ndarray:
     """`value` as a float array (float64, or `dtype`; float input keeps its precision unless `dtype` is given);
     raise if it is not numeric, holds NaN or inf, over- or underflows `dtype`, or (with `allow_negative=False`)
     holds a negative entry. The checks run in the precision the value is stored in. Never copies more than once."""
     if value is None: raise TypeError(f"{name} is None; give a number or an array of numbers")
     if isinstance(value, (str, bytes)): raise TypeError(f"{name} must be numeric, got the string {value!r}")
+    if _is_item_pair(value):
+        raise TypeError(f"{name} is a pair (raster of shape {np.shape(value[0])}, label of shape {np.shape(value[1])}), "
+                        "as a dataset item is; give the raster alone: net(dataset[i][0]) for one sample, "
+                        "net(dataset.full_batch()[0]) for all")
     if _traced(value):
         raise TypeError(f"{name} is a JAX tracer: a module call checks its input with NumPy and cannot run inside "
                         "jax.jit / jax.grad; trace the pure function instead: "

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+from .limits import warn
 from .spikes import firing_rate_ratio, raster_to_events
 
 # %% auto #0
@@ -297,8 +298,35 @@ def _model_dt(model) -> float:
     if dt is None: raise TypeError(f"{type(model).__name__} has no dt; pass dt= (the time step of the model, s)")
     return float(dt)
 
+def _check_dataset(dataset):
+    "Refuse what is not a dataset (`dataset[selection] -> (rasters, labels)`): a bare raster, a dataset item."
+    if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) >= 2:
+        raise TypeError("dataset is a (raster, label) pair, as a dataset item is; pass the dataset itself and choose "
+                        "samples with slice=, e.g. plot_model_response(net, dataset, slice=0)")
+    if hasattr(dataset, "shape") or not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+        raise TypeError(f"dataset must be a dataset (dataset[i] -> (raster, label)), e.g. FrozenNoiseDataset(2); got "
+                        f"{type(dataset).__name__}" + (f" of shape {dataset.shape}" if hasattr(dataset, "shape") else "")
+                        + ". For a raster x: out, _, _ = net(x), then plot_raster(out[0])")
+
+def _real(v) -> bool: return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+def _check_dts(model, dataset, dt):
+    "The time step to draw with: `dt`, else the model's (None: neither known); warn when they and the dataset disagree."
+    try: mdt = _model_dt(model)
+    except TypeError: mdt = None
+    if dt is None: dt = mdt
+    ddt = getattr(dataset, "dt", None)
+    if mdt is not None and _real(dt) and math.isfinite(dt) and dt > 0 and not math.isclose(dt, mdt, rel_tol=1e-6):
+        warn(f"dt = {dt} s differs from the model's time step {mdt} s: the time axis is drawn with {dt} s per step "
+             f"while the model stepped {mdt} s; leave dt out to use the model's")
+    if mdt is not None and _real(ddt) and math.isfinite(ddt) and not math.isclose(ddt, mdt, rel_tol=1e-6):
+        warn(f"the dataset's rasters have {ddt} s bins but the model steps {mdt} s: every bin is taken as one model "
+             f"step, so the input plays {mdt / ddt:.3g}x slower than it was made; make the dataset with dt={mdt}")
+    return dt
+
 def _selection(dataset, slice) -> tuple:
     "(indices, batch (B, T, C)) of the samples `slice` of `dataset` (None: all); the dataset checks the indices."
+    _check_dataset(dataset)
     n = len(dataset)
     if slice is None: sel = list(range(n))
     elif isinstance(slice, (builtins.slice, numbers.Integral, list, np.ndarray)) and not isinstance(slice, bool): sel = slice
@@ -318,7 +346,8 @@ def plot_model_response(model, # callable: batch (B, T, C) -> (out (B, T, N), st
                        ) -> list[float]: # the FRR of each selected sample
     """Run `model` once on the samples `slice` of `dataset` (default all) and plot each output raster, titled
     `Response to Sample i (FRR = max/min = frr)` with spike counts; returns the FRRs."""
-    if dt is None: dt = _model_dt(model)
+    dt = _check_dts(model, dataset, dt)
+    if dt is None: dt = _model_dt(model)                      # neither given nor known: its error says to pass dt=
     if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not (np.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a finite number > 0 (the time step of the model, s), got {dt!r}")
     idx, batch = _selection(dataset, slice)
@@ -344,6 +373,8 @@ def plot_model_response_histogram(model, # callable: batch (B, T, C) -> (out (B,
                                   name: str | None = None, # what the model is: starts the title ('board: FRR ...')
                                  ) -> np.ndarray: # the FRR of every sample, inf and nan kept
     "Histogram of the FRRs of `model` over all of `dataset` (one batched call); returns the FRRs, `inf`/`nan` kept."
+    _check_dataset(dataset)
+    _check_dts(model, dataset, None)
     if slice is None: batch = np.asarray(dataset.full_batch()[0] if hasattr(dataset, "full_batch") else dataset[:][0])
     else: batch = _selection(dataset, slice)[1]
     if batch.ndim != 3: raise ValueError(f"dataset rasters must be (B, T, C), got shape {batch.shape}")

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .chip import CURRENT_TO_BIAS, N_BASE_WEIGHTS, N_WEIGHT_BITS
-from .limits import warn
+from .limits import refuse_dict, warn
 from .biasgen import BiasSaturationWarning, achievable_currents, saturation_table
 
 # %% auto #0
@@ -404,6 +404,7 @@ def quantize(weights_in=None,          # float input weights, shape (Nin, N), or
         warnings.warn("quantize(seed=...) is now quantize(rng_key=...), the package's one name for randomness",
                       FutureWarning, stacklevel=2)
         rng_key = ignored.pop("seed")
+    refuse_dict(weights_in, "quantize(**spec)")
     _check_args(Iscale, n_bits, n_init, max_iter, rng_key, fit, weights_in, weights_rec, ignored)  # step 1
     if not isinstance(strict, (bool, np.bool_)): raise TypeError(f"strict must be True or False, got {strict!r}")
     if fit is fit_base_weights:
@@ -462,6 +463,7 @@ _AUTOENCODER_DEFAULTS = dict(fixed_epoch=False, num_epoch=int(1e7), num_epoch_ch
 def autoencoder_quantization(n_cluster=None, core_map=None, weights_in=None, weights_rec=None, Iscale=None,
                              n_bits: int = 4, **options) -> dict:
     "`quantize` under Rockpool's name and keywords; the autoencoder's training options are accepted and unused."
+    refuse_dict(n_cluster, "autoencoder_quantization(**spec)")
     training = {k: options.pop(k) for k in list(options) if k in _AUTOENCODER_DEFAULTS}
     used = sorted(k for k, v in training.items() if not (v == _AUTOENCODER_DEFAULTS[k] or
                                                           k == "opt_params" and v in (None, {})))
