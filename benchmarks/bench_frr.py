@@ -114,7 +114,7 @@ def board_report(w_in, w_rec, seeds, n_test: int, gaba_gain: float | None, tempe
 def run_reference(py: str, w_in: str | None, w_rec: str | None, seeds: int, n_test: int) -> dict:
     if not (w_in and w_rec):
         return dict(error="DYNAPSE_NB_REFERENCE_PYTHON is set but --ref-w-in/--ref-w-rec were not given "
-                          "(the reference tutorial's w_in_optimized.npy and w_rec_optimized.npy)")
+                          "(the original Rockpool quick-start tutorial's w_in_optimized.npy and w_rec_optimized.npy)")
     cmd = [py, str(ROOT / "benchmarks" / "reference_frr.py"), "--w-in", w_in, "--w-rec", w_rec,
            "--seeds", str(seeds), "--n-test", str(n_test)]
     t0 = time.perf_counter()

@@ -631,7 +631,7 @@ def test_equality_is_empty_diff_on_random_changes():
         assert from_json(to_json(other), n_neurons=8) == other
 
 
-# ---------------------------------------------------------------- issue 11: no silent wrong answer
+# ---------------------------------------------------------------- no silent wrong answer
 class Pairs(list):
     "A JSON object given as (key, value) pairs, so a test can write one with a duplicated key."
 

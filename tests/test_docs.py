@@ -4,7 +4,8 @@ from pathlib import Path
 
 import yaml
 
-NBS = Path(__file__).resolve().parent.parent / "nbs"
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / "nbs"
 _LEADING = re.compile(r"^\s*(#\|.*|%%\w+.*|)$")   # what nbdev and quarto read as a cell's options: the leading
                                                  # `#|` lines (cell magics and blank lines may sit among them)
 
@@ -67,3 +68,19 @@ def test_every_figure_has_alt_text():
     bad = missing_alt(cells)
     assert not bad, ("figures without alt text (add `#| fig-alt: \"what the figure shows\"` at the top of the "
                      "cell):\n" + "\n".join(bad))
+
+
+def test_links_between_notebooks_resolve():
+    "Every relative link to a notebook, in a notebook's markdown or in the README, points at a file that exists."
+    import re
+    link = re.compile(r"\]\((?!https?:|#|/)([^)\s#]+\.ipynb)(?:#[^)]*)?\)")
+    broken = []
+    for nb in sorted(NBS.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in nb.parts: continue
+        for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+            if cell["cell_type"] != "markdown": continue
+            broken += [f"{nb.relative_to(ROOT)} cell {i}: {t}" for t in link.findall("".join(cell["source"]))
+                       if not (nb.parent / t).exists()]
+    readme = ROOT / "README.md"
+    broken += [f"README.md: {t}" for t in link.findall(readme.read_text()) if not (ROOT / t).exists()]
+    assert not broken, "links to missing notebooks: " + "; ".join(broken)

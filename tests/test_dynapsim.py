@@ -157,7 +157,7 @@ def test_no_call_returns_nan_spike_counts():
         net(np.ones((20, 3)))
 
 
-# --- issue 13: event-driven products, chosen traces and a stride, the options' errors -------------------------
+# --- event-driven products, chosen traces and a stride, the options' errors -------------------------
 
 def _sparse(rng, n_pre, n_post, k, lo, hi):
     w = np.zeros((n_pre, n_post), np.float32)

@@ -2,7 +2,7 @@
 
 The tutorial's own code, line for line, on the project's shipped weights (the tutorial loads its own pre-trained
 `w_in_optimized.npy` / `w_rec_optimized.npy`; those are Rockpool's, so the project ships and uses its own). Where
-`find_dynapse_boards()` finds no board, the tutorial raises; here, as the issue asks, a `VirtualBoard()` stands in.
+`find_dynapse_boards()` finds no board, the tutorial raises; here a `VirtualBoard()` stands in, as a user without hardware would write.
 """
 import warnings
 

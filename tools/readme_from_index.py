@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb (markdown cells verbatim, code cells as python blocks, text outputs as
-plain blocks). `--check` exits non-zero when README.md is out of date. This stands in for `nbdev-readme`, which
+plain blocks; links to other notebooks made relative to the repository's root). `--check` exits non-zero when README.md is out of date. This stands in for `nbdev-readme`, which
 needs the quarto binary."""
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,10 @@ def render() -> str:
             for out in cell.get("outputs", []):
                 text = "".join(out.get("text", "") or out.get("data", {}).get("text/plain", "")).rstrip()
                 if text and not text.startswith("<Figure"): parts.append(f"```\n{text}\n```")
-    return "\n\n".join(parts) + "\n"
+    # Links between notebooks are relative to nbs/ (where the docs site has them); from the README they start at
+    # the repository's root.
+    text = "\n\n".join(parts) + "\n"
+    return re.sub(r"\]\((?!https?:|#|/|nbs/)([^)\s]+\.ipynb)\)", r"](nbs/\1)", text)
 
 
 if __name__ == "__main__":
