@@ -154,7 +154,8 @@ def main(argv=None) -> dict:
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     net, x = tutorial_network(), data(a.samples)
     t0 = time.perf_counter()
-    res = dict(protocol=dict(network="tutorial_network(): shipped weights, 60 -> 2 DynapSim, four-synapse, has_rec",
+    res = dict(protocol=dict(network=f"tutorial_network(): shipped weights, 60 -> 2 DynapSim, "
+                                     f"synapse_model={net[1].synapse_model.name!r}, has_rec",
                              data=f"FrozenNoiseDataset({a.samples}, seed=2023), 500 steps of 1 ms",
                              mismatch="+-5 %, chip i from chip_key(0, i)", chips=a.chips, big_chips=a.big_chips,
                              loop_chips=a.loop_chips, forced_devices=a.devices, quick=a.quick),
