@@ -50,9 +50,9 @@ from .spikes import firing_rate_ratio
 from .plots import format_si
 
 # %% auto #0
-__all__ = ['DRAW_CHIPS', 'CHUNK_BYTES', 'ACCELERATOR_CHUNK_BYTES', 'DEFAULT_MISMATCH', 'TRACE_BYTES', 'chip_key', 'grid_names',
-           'Grid', 'check_grid', 'SweepResult', 'sweep', 'plot_frr_distribution', 'plot_decide_fraction',
-           'plot_grid_heatmap', 'initialize_hosts']
+__all__ = ['DRAW_CHIPS', 'CHUNK_BYTES', 'ACCELERATOR_CHUNK_BYTES', 'LANES', 'ACCELERATOR_LANES', 'DEFAULT_MISMATCH',
+           'TRACE_BYTES', 'chip_key', 'grid_names', 'Grid', 'check_grid', 'SweepResult', 'sweep',
+           'plot_frr_distribution', 'plot_decide_fraction', 'plot_grid_heatmap', 'initialize_hosts']
 
 # %% ../nbs/16_sweep.ipynb #db7562fd
 def _check_key(key):
@@ -338,6 +338,11 @@ def _run_chip(plan: _Plan, record: bool, params, x, draws, values, pidx):
 # %% ../nbs/16_sweep.ipynb #7d198b28
 CHUNK_BYTES = 1 << 24               # ~16 MiB of spike output per CPU device and call: bounds a chunk's memory
 ACCELERATOR_CHUNK_BYTES = 1 << 30   # ~1 GiB per GPU / TPU device and call
+LANES = 8                           # items a CPU device simulates side by side; a call runs groups of LANES in turn
+ACCELERATOR_LANES = 128             # the same on a GPU / TPU
+
+def _lanes(devs: list) -> int:
+    return LANES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_LANES
 
 def _check_devices(devices) -> list:
     devs = jax.devices() if devices is None else list(devices)
@@ -347,11 +352,13 @@ def _check_devices(devices) -> list:
     if len({d.id for d in devs}) != len(devs): raise ValueError(f"devices lists a device twice: {devs}")
     return devs
 
-def _chunk(chunk_size, n_items: int, n_dev: int, item_bytes: int, budget: int = CHUNK_BYTES) -> int:
-    "Items per call: a multiple of the number of devices (rounded up), no more than the items need."
+def _chunk(chunk_size, n_items: int, n_dev: int, item_bytes: int, budget: int = CHUNK_BYTES,
+           lanes: int = LANES) -> int:
+    "Items per call: per device a multiple of `lanes` (rounded up), no more than the items need (but a group of lanes)."
     if chunk_size is None: per_dev = max(1, budget // max(1, item_bytes))
     else: per_dev = math.ceil(_check_count(chunk_size, "chunk_size") / n_dev)
-    return n_dev * min(per_dev, math.ceil(n_items / n_dev))
+    per_dev = min(per_dev, math.ceil(n_items / n_dev))
+    return n_dev * lanes * math.ceil(per_dev / lanes)
 
 # %% ../nbs/16_sweep.ipynb #1e2ff8cb
 def _global(a, mesh: Mesh, spec):
@@ -392,14 +399,20 @@ def _fingerprint(net) -> str | None:
 
 _RUNNERS: dict = {}      # compiled sweeps, so that sweeping the same network again does not compile again
 
-def _compile(plan: _Plan, mesh: Mesh, record: bool):
-    "Jitted, sharded `(params, x, draws, values, pidx) -> (counts, ok[, record])` over a chunk of items."
+def _compile(plan: _Plan, mesh: Mesh, record: bool, lanes: int):
+    """Jitted, sharded `(params, x, draws, values, pidx) -> (counts, ok[, record])` over a chunk of items. Each device
+    runs its items in groups of `lanes`, one group after the other, the items of a group side by side (vmapped): every
+    item is computed by the same program at the same place in its group, whatever the chunk size and the devices."""
     fp = _fingerprint(plan.net)
     key = (fp, tuple(map(tuple, plan.overrides)), repr(jax.tree_util.tree_map(np.shape, plan.state)),
-           tuple(d.id for d in mesh.devices.flat), record)
+           tuple(d.id for d in mesh.devices.flat), record, lanes)
     if fp is not None and key in _RUNNERS: return _RUNNERS[key]
     def local(params, x, draws, values, pidx):
-        return jax.vmap(lambda d, v, p: _run_chip(plan, record, params, x, d, v, p))(draws, values, pidx)
+        one = lambda d, v, p: _run_chip(plan, record, params, x, d, v, p)
+        groups = jax.tree_util.tree_map(lambda a: a.reshape((a.shape[0] // lanes, lanes) + a.shape[1:]),
+                                        (draws, values, pidx))
+        out = jax.lax.map(lambda g: jax.vmap(one)(*g), groups)
+        return jax.tree_util.tree_map(lambda a: a.reshape((a.shape[0] * lanes,) + a.shape[2:]), out)
     s = P("chips")
     f = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(P(), P(), s, s, s), out_specs=s, check_vma=False))
     if fp is not None:
@@ -411,7 +424,7 @@ def _compile(plan: _Plan, mesh: Mesh, record: bool):
 def _run_items(plan: _Plan, mesh: Mesh, base, seeds, record: bool, params, x, n_items: int, n_chips: int,
                chunk: int, progress: bool, desc: str):
     "Run the items 0..n_items-1 in chunks of `chunk`; yields (positions, outputs) per chunk, in order."
-    runner = _compile(plan, mesh, record)
+    runner = _compile(plan, mesh, record, _lanes(list(mesh.devices.flat)))
     params, x = _shard(params, mesh, P()), _shard(x, mesh, P())
     n_points = len(plan.grid)
     pts = plan.grid.points.astype(np.float32)
@@ -501,7 +514,7 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
           seeds=None, # instead of n_chips and key: one chip per seed, the chip of `DynapSim(rng_key=seed)`
           percent_mismatch: float | None = DEFAULT_MISMATCH, # mismatch fraction (0.05: +-5 %); None or 0: none
           grid: dict | None = None, # {name: values}: currents (A), Iscale (A), percent_mismatch; every combination runs
-          chunk_size: int | None = None, # (chip, point) items per call; None: ~`CHUNK_BYTES` of spikes per CPU device
+          chunk_size: int | None = None, # (chip, point) items per call, rounded up to `LANES` per device; None: ~`CHUNK_BYTES` of spikes per CPU device
           traces: int = 0, # record every trace of chips 0..traces-1 at every point (a few chips: it is T times more)
           devices=None, # the devices to split the chips over; None: every device of `jax.devices()`
           progress: bool = True, # show a progress bar over the chunks
@@ -532,7 +545,7 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
     plan = _plan(net, g, pm, B)
     n_items = len(g) * n_chips
     budget = CHUNK_BYTES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_CHUNK_BYTES
-    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4, budget)
+    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4, budget, _lanes(devs))
     params = jax.device_get(net.parameters())
     counts = np.empty((n_items, B, net.size_out), np.int32)       # item = chip * n_points + point
     for pos, (c, ok) in _run_items(plan, mesh, base, seeds, False, params, xb, n_items, n_chips, chunk,
@@ -548,10 +561,9 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
     rec = None
     if traces:
         n_rec = traces * len(g)                                   # the items of chips 0..traces-1 come first
-        per = max(1, CHUNK_BYTES // max(1, B * T * n_neurons * 4 * 10))
+        rec_chunk = _chunk(None, n_rec, len(devs), B * T * n_neurons * 4 * 10, CHUNK_BYTES, _lanes(devs))
         parts = [jax.tree_util.tree_map(lambda a: a[:len(pos)], r) for pos, (_, _, r) in _run_items(
-            plan, mesh, base, seeds, True, params, xb, n_rec, n_chips, len(devs) * min(per, math.ceil(n_rec / len(devs))),
-            False, "traces")]
+            plan, mesh, base, seeds, True, params, xb, n_rec, n_chips, rec_chunk, False, "traces")]
         rec = jax.tree_util.tree_map(lambda *a: np.swapaxes(
             np.concatenate(a).reshape((traces, len(g)) + a[0].shape[1:]), 0, 1), *parts)
     counts = np.ascontiguousarray(np.swapaxes(counts.reshape(n_chips, len(g), B, net.size_out), 0, 1))

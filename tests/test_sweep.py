@@ -217,3 +217,16 @@ def test_bench_sweep_smoke(tmp_path):
     d = json.loads(out.read_text())
     assert d["sweep_counts_identical_over_chunk_sizes"] and d["loop"]["counts_equal_sweep"]
     assert d["devices"]["identical_counts"] and "passes" in d and "GPU" in d["gpu"]
+
+
+def test_chunk_size_does_not_round_differently():
+    """Chip 145 of key 0 on the original tutorial's 100 test samples: a sweep that vmapped a whole chunk at once summed
+    its input in another order at 41 chips per call than at 8, and moved one of its spikes. With fixed groups of LANES
+    items, every chunk size gives the module's counts."""
+    from dynapse_nb.sweep import chip_key
+    x = FrozenNoiseDataset(100, seed=2023).input_raster
+    net = tutorial_network()
+    module = np.asarray(tutorial_network(percent_mismatch=0.05, rng_key=chip_key(0, 145))(x)[0]).sum(1)
+    for chunk in (8, 41, 160):
+        res = sw.sweep(net, x, n_chips=160, chunk_size=chunk, progress=False)
+        np.testing.assert_array_equal(res.counts[0, 145], module, err_msg=f"chunk_size={chunk}")
