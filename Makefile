@@ -11,11 +11,16 @@ export PYTHONHASHSEED := 0
 
 .PHONY: install demo lab test sync-check unit nbtest bench weights docs-proc clean
 
-$(STAMP): pyproject.toml
+# Create .venv when missing, install the package (editable) with the extra $(1), register the kernel.
+define venv_install
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(1)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+endef
+
+$(STAMP): pyproject.toml
+	$(call venv_install,dev)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,10 +28,7 @@ install: $(STAMP)
 # The lab extra alone (JupyterLab, notebook, ipywidgets): enough to run the tutorials, much less than `.[dev]`.
 # A .venv made by `make install` already has it, so pip only confirms that.
 $(LAB_STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(call venv_install,lab)
 	@touch $(LAB_STAMP)
 
 ## make lab: open JupyterLab on nbs/tutorials with the project's .venv (extra options: make lab LAB_ARGS=--no-browser)

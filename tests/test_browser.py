@@ -164,6 +164,15 @@ def launch(p):
     return p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS, timeout=60_000)
 
 
+def open_page(browser, url: str, blocked: list, width: int):
+    "A new page `width` px wide that may reach only this machine (other requests land in `blocked`), at `url`."
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.route("**/*", only_loopback(blocked))
+    page.set_default_timeout(PAGE_LOAD_S * 1000)
+    page.goto(url, wait_until="domcontentloaded")
+    return page
+
+
 def drive(url: str, out_dir: Path) -> dict:
     "Open the dashboard, move the Iscale slider with the keyboard, return what was seen before and after."
     from playwright.sync_api import sync_playwright
@@ -171,10 +180,7 @@ def drive(url: str, out_dir: Path) -> dict:
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.route("**/*", only_loopback(blocked))
-            page.set_default_timeout(PAGE_LOAD_S * 1000)
-            page.goto(url, wait_until="domcontentloaded")
+            page = open_page(browser, url, blocked, width=1200)
             seen = move_iscale(page, page.locator(".dynapse-iscale-panel").first, out_dir, "browser_iscale")
             page.screenshot(path=str(out_dir / "browser_page.png"), full_page=True)
         finally:
@@ -234,10 +240,7 @@ def drive_lab(url: str, out_dir: Path) -> dict:
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.route("**/*", only_loopback(blocked))
-            page.set_default_timeout(PAGE_LOAD_S * 1000)
-            page.goto(url, wait_until="domcontentloaded")
+            page = open_page(browser, url, blocked, width=1280)
             page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(state="visible")
             page.wait_for_function(KERNEL_READY)
             page.screenshot(path=str(out_dir / "lab_jupyterlab_opened.png"))

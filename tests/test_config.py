@@ -11,6 +11,7 @@ from dynapse_nb.chip import BIASES, Dendrite, MAX_HOP, N_CAM, N_NEURONS, N_TAGS
 from dynapse_nb.config import (ConfigError, Dynapse2Chip, Dynapse2Configuration, Dynapse2Core, Dynapse2Destination,
                                Dynapse2Neuron, Dynapse2Parameter, Dynapse2Synapse, NormalGridEvent, ParameterMap,
                                diff, from_json, load, save, to_json)
+from config_helpers import random_memory
 
 DATA = Path(__file__).parent / "data" / "samna-json"
 GOLDEN = {"golden_destination.json": (Dynapse2Destination, {}),
@@ -37,17 +38,9 @@ def read_error(j, **kw) -> ConfigError:
 def randomize(cfg: Dynapse2Configuration, seed=0):
     "Fill every CAM/SRAM entry, latch and core parameter with random valid values."
     rng = np.random.default_rng(seed)
-    codes = np.array([d.value for d in Dendrite])
     for chip in cfg.chips:
         for core in chip.cores:
-            m = core.memory
-            m.syn_dendrite[:] = rng.choice(codes, m.syn_dendrite.shape)
-            for a in ("syn_stp", "syn_weight", "syn_precise_delay", "syn_mismatched_delay", "dest_core", "latches"):
-                getattr(m, a)[:] = rng.random(getattr(m, a).shape) < 0.5
-            m.syn_tag[:] = rng.integers(0, N_TAGS, m.syn_tag.shape)
-            m.dest_x_hop[:] = rng.integers(-MAX_HOP, MAX_HOP + 1, m.dest_x_hop.shape)
-            m.dest_y_hop[:] = rng.integers(-MAX_HOP, MAX_HOP + 1, m.dest_y_hop.shape)
-            m.dest_tag[:] = rng.integers(0, N_TAGS, m.dest_tag.shape)
+            random_memory(core, rng)
             for p in core.parameters.values():
                 p.coarse_value, p.fine_value = int(rng.integers(0, 6)), int(rng.integers(0, 256))
             core.monitored_neuron = int(rng.integers(0, len(core.neurons)))

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from dynapse_nb import config as C
 from dynapse_nb.chip import Dendrite, MAX_HOP, N_TAGS
 from dynapse_nb.config import ConfigError, Dynapse2Configuration, DvsMode, from_json, to_json
+from config_helpers import random_memory
 
 MAX_EXAMPLES = os.environ.get("HYPOTHESIS_MAX_EXAMPLES")    # e.g. 5000 for a long local fuzzing run
 
@@ -66,18 +67,10 @@ def configurations(draw, max_chips: int = 2, max_neurons: int = 3) -> Dynapse2Co
     n_chips, n_neurons = draw(st.integers(1, max_chips)), draw(st.integers(1, max_neurons))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     cfg = Dynapse2Configuration.reduced(n_chips, n_neurons)
-    codes = np.array([d.value for d in Dendrite])
     flag = lambda: bool(rng.random() < 0.5)
     for chip in cfg.chips:
         for core in chip.cores:
-            m = core.memory
-            m.syn_dendrite[:] = rng.choice(codes, m.syn_dendrite.shape)
-            for a in ("syn_stp", "syn_weight", "syn_precise_delay", "syn_mismatched_delay", "dest_core", "latches"):
-                getattr(m, a)[:] = rng.random(getattr(m, a).shape) < 0.5
-            m.syn_tag[:] = rng.integers(0, N_TAGS, m.syn_tag.shape)
-            m.dest_x_hop[:] = rng.integers(-MAX_HOP, MAX_HOP + 1, m.dest_x_hop.shape)
-            m.dest_y_hop[:] = rng.integers(-MAX_HOP, MAX_HOP + 1, m.dest_y_hop.shape)
-            m.dest_tag[:] = rng.integers(0, N_TAGS, m.dest_tag.shape)
+            random_memory(core, rng)
             core.parameters = random_parameter_map(core.parameters, rng)
             core.neuron_monitoring_on, core.monitored_neuron = flag(), int(rng.integers(0, 256))
             core._id, core._cookie = draw(U32), draw(U32)
