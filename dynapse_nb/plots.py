@@ -298,15 +298,27 @@ def _model_dt(model) -> float:
     if dt is None: raise TypeError(f"{type(model).__name__} has no dt; pass dt= (the time step of the model, s)")
     return float(dt)
 
+class _Batch(NamedTuple):
+    "A `(rasters (B, T, C), labels)` pair, as `dataset.full_batch()` returns, used as a dataset."
+    rasters: np.ndarray
+    labels: np.ndarray
+    def __getitem__(self, i): return self.rasters[i], self.labels[i]
+    def __len__(self) -> int: return len(self.rasters)
+    def full_batch(self): return self.rasters, self.labels
+
 def _check_dataset(dataset):
-    "Refuse what is not a dataset (`dataset[selection] -> (rasters, labels)`): a bare raster, a dataset item."
-    if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) >= 2:
+    """`dataset` as something that gives `dataset[selection] -> (rasters, labels)`: a dataset, or the pair
+    `dataset.full_batch()` returns; a bare raster or one dataset item is refused with the fix."""
+    if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) == 3:
+        return _Batch(np.asarray(dataset[0]), np.asarray(dataset[1]))         # (rasters, labels) of a batch
+    if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) == 2:
         raise TypeError("dataset is a (raster, label) pair, as a dataset item is; pass the dataset itself and choose "
                         "samples with slice=, e.g. plot_model_response(net, dataset, slice=0)")
     if hasattr(dataset, "shape") or not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
         raise TypeError(f"dataset must be a dataset (dataset[i] -> (raster, label)), e.g. FrozenNoiseDataset(2); got "
                         f"{type(dataset).__name__}" + (f" of shape {dataset.shape}" if hasattr(dataset, "shape") else "")
                         + ". For a raster x: out, _, _ = net(x), then plot_raster(out[0])")
+    return dataset
 
 def _real(v) -> bool: return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -326,7 +338,7 @@ def _check_dts(model, dataset, dt):
 
 def _selection(dataset, slice) -> tuple:
     "(indices, batch (B, T, C)) of the samples `slice` of `dataset` (None: all); the dataset checks the indices."
-    _check_dataset(dataset)
+    dataset = _check_dataset(dataset)
     n = len(dataset)
     if slice is None: sel = list(range(n))
     elif isinstance(slice, (builtins.slice, numbers.Integral, list, np.ndarray)) and not isinstance(slice, bool): sel = slice
@@ -373,7 +385,7 @@ def plot_model_response_histogram(model, # callable: batch (B, T, C) -> (out (B,
                                   name: str | None = None, # what the model is: starts the title ('board: FRR ...')
                                  ) -> np.ndarray: # the FRR of every sample, inf and nan kept
     "Histogram of the FRRs of `model` over all of `dataset` (one batched call); returns the FRRs, `inf`/`nan` kept."
-    _check_dataset(dataset)
+    dataset = _check_dataset(dataset)
     _check_dts(model, dataset, None)
     if slice is None: batch = np.asarray(dataset.full_batch()[0] if hasattr(dataset, "full_batch") else dataset[:][0])
     else: batch = _selection(dataset, slice)[1]

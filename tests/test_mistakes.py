@@ -78,3 +78,10 @@ def test_misspelt_constructor_keyword_gets_the_nearest_name():
         DynapSim(2, percent_mismatc=0.05)
     with pytest.raises(TypeError, match="did you mean 'Itau_mem'"):
         DynapSim(2, Itau_mme=1e-12)
+
+
+def test_a_full_batch_pair_is_a_dataset():
+    "The pair `dataset.full_batch()` returns is accepted as a dataset (it was before), unlike one item."
+    pair = DATA.full_batch()
+    np.testing.assert_array_equal(plot_model_response_histogram(NET, pair), plot_model_response_histogram(NET, DATA))
+    assert plot_model_response(NET, pair, slice=1) == plot_model_response(NET, DATA, slice=1)
