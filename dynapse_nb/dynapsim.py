@@ -379,8 +379,8 @@ def _record_keys(model, record) -> tuple:
     return tuple(dict.fromkeys(names))
 
 def _event_buckets(n: int) -> tuple:
-    "Numbers of active channels the event-driven product is compiled for: n/32 ... n/4 (more active: dense)."
-    return tuple(sorted({max(8, n >> k) for k in (5, 4, 3, 2)}))
+    "Numbers of active channels the event-driven product is compiled for: n/64, n/32, n/16 (more active: dense)."
+    return tuple(sorted({max(8, n >> k) for k in (6, 5, 4)}))
 
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _active_rows_product(pre, w, buckets: tuple):
@@ -391,7 +391,8 @@ def _active_rows_product(pre, w, buckets: tuple):
     count = active.sum()
     def gathered(K):
         def f(pre, w):
-            idx = jnp.nonzero(active, size=K)[0]
+            cs = jnp.cumsum(active, dtype=jnp.int32)       # the k-th active channel: where the count reaches k
+            idx = jnp.minimum(jnp.searchsorted(cs, jnp.arange(1, K + 1, dtype=jnp.int32)), active.shape[0] - 1)
             return jnp.where(jnp.arange(K) < count, pre[:, idx], 0.0) @ w[idx]
         return f
     branches = [gathered(K) for K in buckets] + [lambda pre, w: pre @ w]
@@ -427,17 +428,14 @@ def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_t
 
     w_rec_s = None if w_rec is None else fold(w_rec, syn_types_rec)
     w_in_s = None if weighted_input else fold(w_in, syn_types_in)
-    events = recurrent == "event" or (recurrent == "auto" and n >= EVENT_MIN_NEURONS and B <= EVENT_MAX_BATCH)
-    # Event-driven: the input spikes of a step join the recurrent ones, [x_t, s_prev] @ [w_in; w_rec], and only
-    # the rows of the pre-synaptic channels that carry an event in some sample of the batch are multiplied.
-    in_loop = events and not weighted_input
-    w_pre = None if not events else (jnp.concatenate([w_in_s, w_rec_s]) if in_loop and w_rec_s is not None else
-                                     w_in_s if in_loop else w_rec_s)
+    # Event-driven: the recurrent product multiplies only the rows of the neurons that spiked in some sample of
+    # the batch (the input, which does not depend on the state, is projected by chunks of time in any mode).
+    events = w_rec_s is not None and (recurrent == "event" or
+                                      (recurrent == "auto" and n >= EVENT_MIN_NEURONS and B <= EVENT_MAX_BATCH))
 
     def project(xc):               # a chunk (B, Tc, ...) of input -> drive (Tc, B, C, N)
         if weighted_input: return jnp.transpose(xc[..., jnp.asarray(ch)], (1, 0, 3, 2)) * gain
         xt = jnp.swapaxes(xc, 0, 1)                                        # time-major rows
-        if in_loop: return xt                                             # projected step by step, by events
         return (xt.reshape(-1, xt.shape[2]) @ w_in_s).reshape(xt.shape[0], B, C, n)
 
     def dense(pre, w):             # (B, P) @ (P, C*N) -> (B, C, N)
@@ -456,9 +454,7 @@ def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_t
     def body(carry, inp):
         st, rec, t = carry
         s_prev = jax.lax.stop_gradient(st["spikes"]) if detach_recurrent else st["spikes"]
-        if in_loop:
-            inp = event_product(jnp.concatenate([inp, s_prev], 1) if w_rec_s is not None else inp, w_pre)
-        elif w_rec_s is not None:
+        if w_rec_s is not None:
             inp = inp + (event_product(s_prev, w_rec_s) if events else dense(s_prev, w_rec_s))
         drive = inp if ch == tuple(range(S)) else \
             jnp.stack([inp[:, ch.index(c)] if c in ch else zero for c in range(S)], 1)
@@ -476,7 +472,7 @@ def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_t
 
     # The input of a chunk of time steps is projected in one large matrix product (fast), outside the recurrent
     # loop; each chunk's outputs are written in place into the (B, T, N) results. Chunks bound the memory.
-    Tc = _chunk_length(T, B * (x.shape[2] if in_loop else n * C))
+    Tc = _chunk_length(T, B * n * C)
     def chunk(carry, i):
         inner, outs = carry
         inner, ys = jax.lax.scan(body, inner, project(jax.lax.dynamic_slice_in_dim(x, i * Tc, Tc, axis=1)))
