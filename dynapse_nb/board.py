@@ -923,7 +923,7 @@ class CalibrationWarning(UserWarning):
 def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None = None, rtol: float = 0.05,
                      k_bounds: tuple = (1 / 1024, 1024.0), k_tol: float = 2e-3, max_evals: int = 40):
     """The factor `k` on every core's synaptic drive (the chip's effective Iscale) that makes the board's spike
-    count on `inputs` (rasters (B, T, C), or a dataset: all its samples) match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
+    count on `inputs` (rasters (B, T, C), a dataset or its `full_batch()`: all its samples) match `reference_net`'s, and the calibrated configuration dict: `(k, {"config", "input_channel_map"})`."""
     if not isinstance(cfg, dict): raise TypeError(f"cfg must be the dict of config_from_specification (or a spec), got {type(cfg).__name__}")
     if "config" not in cfg: cfg = config_from_specification(**cfg)
     if not (0 < rtol < 1): raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
@@ -934,6 +934,7 @@ def calibrate_iscale(board, cfg: dict, reference_net, inputs, dt: float | None =
                         f"the trained Sequential), got {reference_net!r}")
     if dt is None: dt = float(getattr(reference_net[-1] if isinstance(reference_net, Sequential) else reference_net, "dt", 1e-3))
     if hasattr(inputs, "full_batch") and not hasattr(inputs, "shape"): inputs = inputs.full_batch()[0]   # a dataset
+    elif isinstance(inputs, tuple) and len(inputs) == 2 and np.ndim(inputs[0]) == 3: inputs = inputs[0]   # full_batch()
     x = _check_raster(inputs, len(cfg["input_channel_map"]))
     target = float(np.asarray(reference_net(x.astype(np.float32))[0]).sum())
     if target == 0: raise ValueError("reference_net fires no spike on these inputs: there is no rate to match; use "

@@ -355,7 +355,7 @@ def _step(d: dict, model: SynapseModel, state: dict, drive):
 CHUNK_FLOATS = 1 << 23   # ~32 MB of projected input (float32) per time chunk
 RECURRENT_MODES = ("auto", "dense", "event")
 EVENT_MIN_NEURONS = 512  # "auto" considers the event-driven recurrent product from this many neurons ...
-EVENT_MAX_BATCH = 16     # ... and up to this many samples in a batch (the measured crossover, see below)
+EVENT_MAX_BATCH = 4      # ... and up to this many samples in a batch (the measured crossover, see below)
 SMALL_N = 16             # up to this many pre-synaptic channels a product is an element-wise multiply-add
 
 def _chunk_length(T: int, per_step: int, budget: int = CHUNK_FLOATS) -> int:

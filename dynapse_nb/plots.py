@@ -298,10 +298,9 @@ def _model_dt(model) -> float:
     if dt is None: raise TypeError(f"{type(model).__name__} has no dt; pass dt= (the time step of the model, s)")
     return float(dt)
 
-class _Batch(NamedTuple):
+class _Batch:
     "A `(rasters (B, T, C), labels)` pair, as `dataset.full_batch()` returns, used as a dataset."
-    rasters: np.ndarray
-    labels: np.ndarray
+    def __init__(self, rasters, labels): self.rasters, self.labels = rasters, labels
     def __getitem__(self, i): return self.rasters[i], self.labels[i]
     def __len__(self) -> int: return len(self.rasters)
     def full_batch(self): return self.rasters, self.labels
@@ -309,6 +308,7 @@ class _Batch(NamedTuple):
 def _check_dataset(dataset):
     """`dataset` as something that gives `dataset[selection] -> (rasters, labels)`: a dataset, or the pair
     `dataset.full_batch()` returns; a bare raster or one dataset item is refused with the fix."""
+    if isinstance(dataset, _Batch): return dataset
     if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) == 3:
         return _Batch(np.asarray(dataset[0]), np.asarray(dataset[1]))         # (rasters, labels) of a batch
     if isinstance(dataset, tuple) and len(dataset) == 2 and np.ndim(dataset[0]) == 2:

@@ -330,7 +330,8 @@ def _run_chip(plan: _Plan, record: bool, params, x, draws, values, pidx):
     sims = _chip_sim(plan, draws, values, pidx)
     state = _chip_state(plan, sims)
     sp = sims[plan.net.name] if isinstance(plan.net, DynapSim) else sims
-    out, _, rec = plan.net.apply(params, x, state, record, sim_params=sp)
+    out, _, rec = plan.net.apply(params, x, state, record, sim_params=sp, recurrent="dense")   # under vmap a
+    # switch runs all its branches, so the event-driven product would cost more than the dense one
     counts = out.sum(axis=1)
     ok = jnp.isfinite(counts).all()
     return (jnp.where(jnp.isfinite(counts), counts, 0).astype(jnp.int32), ok) + ((rec,) if record else ())
@@ -339,10 +340,12 @@ def _run_chip(plan: _Plan, record: bool, params, x, draws, values, pidx):
 CHUNK_BYTES = 1 << 24               # ~16 MiB of spike output per CPU device and call: bounds a chunk's memory
 ACCELERATOR_CHUNK_BYTES = 1 << 30   # ~1 GiB per GPU / TPU device and call
 LANES = 8                           # items a CPU device simulates side by side; a call runs groups of LANES in turn
-ACCELERATOR_LANES = 128             # the same on a GPU / TPU
+ACCELERATOR_LANES = 128             # the same on a GPU / TPU (not measured on one yet)
 
-def _lanes(devs: list) -> int:
-    return LANES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_LANES
+def _lanes(devs: list, item_bytes: int, budget: int) -> int:
+    "Items side by side: the platform's lanes, fewer when a group of them would not fit the chunk budget."
+    lanes = LANES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_LANES
+    return max(1, min(lanes, budget // max(1, item_bytes)))
 
 def _check_devices(devices) -> list:
     devs = jax.devices() if devices is None else list(devices)
@@ -354,11 +357,11 @@ def _check_devices(devices) -> list:
 
 def _chunk(chunk_size, n_items: int, n_dev: int, item_bytes: int, budget: int = CHUNK_BYTES,
            lanes: int = LANES) -> int:
-    "Items per call: per device a multiple of `lanes` (rounded up), no more than the items need (but a group of lanes)."
-    if chunk_size is None: per_dev = max(1, budget // max(1, item_bytes))
-    else: per_dev = math.ceil(_check_count(chunk_size, "chunk_size") / n_dev)
-    per_dev = min(per_dev, math.ceil(n_items / n_dev))
-    return n_dev * lanes * math.ceil(per_dev / lanes)
+    """Items per call, per device a whole number of groups of `lanes`: the budget's worth rounded down (at least one
+    group), or `chunk_size` rounded up; no more groups than the items need."""
+    if chunk_size is None: groups = max(1, budget // max(1, item_bytes) // lanes)
+    else: groups = math.ceil(math.ceil(_check_count(chunk_size, "chunk_size") / n_dev) / lanes)
+    return n_dev * lanes * min(groups, math.ceil(n_items / (n_dev * lanes)))
 
 # %% ../nbs/16_sweep.ipynb #1e2ff8cb
 def _global(a, mesh: Mesh, spec):
@@ -422,9 +425,9 @@ def _compile(plan: _Plan, mesh: Mesh, record: bool, lanes: int):
 
 # %% ../nbs/16_sweep.ipynb #2c3c9670
 def _run_items(plan: _Plan, mesh: Mesh, base, seeds, record: bool, params, x, n_items: int, n_chips: int,
-               chunk: int, progress: bool, desc: str):
-    "Run the items 0..n_items-1 in chunks of `chunk`; yields (positions, outputs) per chunk, in order."
-    runner = _compile(plan, mesh, record, _lanes(list(mesh.devices.flat)))
+               chunk: int, lanes: int, progress: bool, desc: str):
+    "Run the items 0..n_items-1 in chunks of `chunk` (groups of `lanes` per device); yields (positions, outputs)."
+    runner = _compile(plan, mesh, record, lanes)
     params, x = _shard(params, mesh, P()), _shard(x, mesh, P())
     n_points = len(plan.grid)
     pts = plan.grid.points.astype(np.float32)
@@ -545,10 +548,11 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
     plan = _plan(net, g, pm, B)
     n_items = len(g) * n_chips
     budget = CHUNK_BYTES if all(d.platform == "cpu" for d in devs) else ACCELERATOR_CHUNK_BYTES
-    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4, budget, _lanes(devs))
+    lanes = _lanes(devs, B * T * n_neurons * 4, budget)
+    chunk = _chunk(chunk_size, n_items, len(devs), B * T * n_neurons * 4, budget, lanes)
     params = jax.device_get(net.parameters())
     counts = np.empty((n_items, B, net.size_out), np.int32)       # item = chip * n_points + point
-    for pos, (c, ok) in _run_items(plan, mesh, base, seeds, False, params, xb, n_items, n_chips, chunk,
+    for pos, (c, ok) in _run_items(plan, mesh, base, seeds, False, params, xb, n_items, n_chips, chunk, lanes,
                                    progress, "sweep"):
         ok = np.asarray(ok)[:len(pos)]
         if not ok.all():
@@ -561,9 +565,10 @@ def sweep(net, # a DynapSim, or a Sequential of LinearJax and DynapSim (e.g. `dy
     rec = None
     if traces:
         n_rec = traces * len(g)                                   # the items of chips 0..traces-1 come first
-        rec_chunk = _chunk(None, n_rec, len(devs), B * T * n_neurons * 4 * 10, CHUNK_BYTES, _lanes(devs))
+        # traces: one item at a time on each device (a few chips; no padding to a group, memory as small as it gets)
+        rec_chunk = _chunk(None, n_rec, len(devs), B * T * n_neurons * 4 * 10, CHUNK_BYTES, 1)
         parts = [jax.tree_util.tree_map(lambda a: a[:len(pos)], r) for pos, (_, _, r) in _run_items(
-            plan, mesh, base, seeds, True, params, xb, n_rec, n_chips, rec_chunk, False, "traces")]
+            plan, mesh, base, seeds, True, params, xb, n_rec, n_chips, rec_chunk, 1, False, "traces")]
         rec = jax.tree_util.tree_map(lambda *a: np.swapaxes(
             np.concatenate(a).reshape((traces, len(g)) + a[0].shape[1:]), 0, 1), *parts)
     counts = np.ascontiguousarray(np.swapaxes(counts.reshape(n_chips, len(g), B, net.size_out), 0, 1))

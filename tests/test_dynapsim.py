@@ -186,17 +186,19 @@ def test_event_driven_matches_reference_step_by_step(seed):
 
 @pytest.mark.parametrize("model", ["lumped", "four"])
 def test_event_driven_equals_dense(model):
-    """Input spikes and recurrent spikes both go through the event-driven product (a few active channels, and
-    steps with many, which fall back to the dense product): the same spikes as the dense path, and "auto"
-    gives them too."""
+    """The recurrent spikes go through the event-driven product -- steps with few active neurons in each of the
+    compiled sizes (640 neurons: 10, 20, 40), and steps with many, which fall back to the dense product -- with the
+    same spikes as the dense path; "auto" (here: event-driven) gives them too."""
     rng = np.random.default_rng(5)
-    n, T = 96, 200
+    n, T = 640, 200
     net = Sequential(LinearJax((n, n), weight=_sparse(rng, n, n, 12, 0, 1.5)),
                      DynapSim(n, has_rec=True, w_rec=_sparse(rng, n, n, 12, -0.5, 0.5), synapse_model=model))
     x = rng.poisson(np.linspace(0.002, 0.3, T)[None, :, None], (2, T, n)).astype(np.float32)
     dense, _, rd = net(x, recurrent="dense", record=["isyn"])
     event, _, re = net(x, recurrent="event", record=["isyn"])
     assert 50 < float(dense.sum())
+    active = (np.asarray(dense) > 0).any(0).sum(1)                  # active neurons per step, over the batch
+    assert {0, 1, 2, 3} <= set(np.searchsorted([10, 20, 40], active[active > 0]).tolist())   # every size, and dense
     np.testing.assert_array_equal(np.asarray(event), np.asarray(dense))
     np.testing.assert_allclose(np.asarray(re["1_DynapSim"]["isyn"]), np.asarray(rd["1_DynapSim"]["isyn"]),
                                rtol=1e-4, atol=1e-18)

@@ -68,7 +68,8 @@ def test_calibrate_iscale_takes_a_dataset_and_refuses_an_item():
     cfg = dict(cfg, config=apply_chip_settings(cfg["config"], tutorial_weights_info()["chip"]))
     k_data, _ = calibrate_iscale(VirtualBoard(), cfg, NET, DATA)
     k_raster, _ = calibrate_iscale(VirtualBoard(), cfg, NET, DATA.full_batch()[0])
-    assert k_data == k_raster
+    k_pair, _ = calibrate_iscale(VirtualBoard(), cfg, NET, DATA.full_batch())
+    assert k_data == k_raster == k_pair
     with pytest.raises(TypeError, match=r"dataset item is; give the raster alone \(dataset\[i\]\[0\]\)"):
         calibrate_iscale(VirtualBoard(), cfg, NET, DATA[0])
 
@@ -82,6 +83,8 @@ def test_misspelt_constructor_keyword_gets_the_nearest_name():
 
 def test_a_full_batch_pair_is_a_dataset():
     "The pair `dataset.full_batch()` returns is accepted as a dataset (it was before), unlike one item."
-    pair = DATA.full_batch()
+    pair = DATA.full_batch()                           # 2 samples: as many as a (raster, label) item has entries
     np.testing.assert_array_equal(plot_model_response_histogram(NET, pair), plot_model_response_histogram(NET, DATA))
+    np.testing.assert_array_equal(plot_model_response_histogram(NET, pair, slice=[0]),
+                                  plot_model_response_histogram(NET, DATA, slice=[0]))
     assert plot_model_response(NET, pair, slice=1) == plot_model_response(NET, DATA, slice=1)
