@@ -435,6 +435,8 @@ def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_t
 
     def project(xc):               # a chunk (B, Tc, ...) of input -> drive (Tc, B, C, N)
         if weighted_input: return jnp.transpose(xc[..., jnp.asarray(ch)], (1, 0, 3, 2)) * gain
+        if xc.shape[2] > C * n:    # more inputs than drives: project first, then make the smaller result time-major
+            return jnp.swapaxes((xc.reshape(-1, xc.shape[2]) @ w_in_s).reshape(B, -1, C, n), 0, 1)
         xt = jnp.swapaxes(xc, 0, 1)                                        # time-major rows
         return (xt.reshape(-1, xt.shape[2]) @ w_in_s).reshape(xt.shape[0], B, C, n)
 
