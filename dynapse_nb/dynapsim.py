@@ -382,6 +382,20 @@ def _event_buckets(n: int) -> tuple:
     "Numbers of active channels the event-driven product is compiled for: n/64, n/32, n/16 (more active: dense)."
     return tuple(sorted({max(8, n >> k) for k in (6, 5, 4)}))
 
+def _active_indices(active, K: int, block: int = 32):
+    """The indices of the first `K` true entries of the boolean vector `active`, in order (slots past their number:
+    0). The running count is two small matrix products with triangles of ones (a block-wise prefix sum), cheaper on
+    a CPU than `jnp.cumsum`, and exact: whole numbers far below 2**24; each true entry then writes its index."""
+    P = active.shape[0]
+    r = -(-P // block)
+    a = jnp.pad(active.astype(jnp.float32), (0, r * block - P)).reshape(r, block)
+    hi = jax.lax.Precision.HIGHEST
+    inner = jnp.dot(a, np.triu(np.ones((block, block), np.float32)), precision=hi)         # count within a block
+    before = jnp.dot(np.tril(np.ones((r, r), np.float32), -1), inner[:, -1], precision=hi)     # in earlier blocks
+    count = (inner + before[:, None]).reshape(-1)[:P].astype(jnp.int32)
+    slot = jnp.where(active, count - 1, K)                                               # K: dropped
+    return jnp.zeros(K, jnp.int32).at[slot].set(np.arange(P, dtype=np.int32), mode="drop")
+
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _active_rows_product(pre, w, buckets: tuple):
     """`pre @ w` (B, P) @ (P, M), multiplying only the rows of `w` whose channel is non-zero in some row of `pre`
@@ -391,12 +405,11 @@ def _active_rows_product(pre, w, buckets: tuple):
     count = active.sum()
     def gathered(K):
         def f(pre, w):
-            cs = jnp.cumsum(active, dtype=jnp.int32)       # the k-th active channel: where the count reaches k
-            idx = jnp.minimum(jnp.searchsorted(cs, jnp.arange(1, K + 1, dtype=jnp.int32)), active.shape[0] - 1)
+            idx = _active_indices(active, K)
             return jnp.where(jnp.arange(K) < count, pre[:, idx], 0.0) @ w[idx]
         return f
     branches = [gathered(K) for K in buckets] + [lambda pre, w: pre @ w]
-    return jax.lax.switch(jnp.searchsorted(jnp.asarray(buckets), count), branches, pre, w)
+    return jax.lax.switch((np.asarray(buckets) < count).sum(), branches, pre, w)     # the smallest bucket >= count
 
 def _active_rows_fwd(pre, w, buckets): return _active_rows_product(pre, w, buckets), (pre, w)
 def _active_rows_bwd(buckets, res, g):

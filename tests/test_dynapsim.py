@@ -330,3 +330,19 @@ def test_cache_without_limit_is_adopted(tmp_path):
         if before[0]: ds.enable_compilation_cache(before[0], max_size_mib=before[1] / 2**20 if before[1] > 0 else 1024)
         else: ds.disable_compilation_cache()
         jax.config.update("jax_enable_compilation_cache", before[2])
+
+
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(1, 80))
+def test_active_indices_are_the_first_true_entries(active, K):
+    """The event-driven product's compaction: the indices of the first K true entries, in order, zeros after
+    (any length, also not a multiple of the block size)."""
+    from dynapse_nb.dynapsim import _active_indices
+    a = np.asarray(active)
+    want = np.flatnonzero(a)[:K]
+    got = np.asarray(_active_indices(jax.numpy.asarray(a), K))
+    np.testing.assert_array_equal(got[:len(want)], want)
+    assert (got[len(want):] == 0).all()
