@@ -15,7 +15,8 @@ float32, 500 steps, the default ("lumped") synapse model unless said otherwise.
                one (B*T, N_in) @ (N_in, C*N) product plus T products (B, N) @ (N, C*N) in a scan (C = 1 for the
                lumped model, 2 for "four": positive weights drive AMPA, negative ones GABA).
   * event   -- 1024 neurons, sparse input and recurrent weights (fan-in 64 in all), about 5 % spikes per step:
-               recurrent="dense" against "event" at several batch sizes and input rates, same spikes checked.
+               recurrent="dense" against "event" at several batch sizes and input rates, then one sample of
+               512, 256 and 128 neurons (the size from which "auto" takes the event-driven path); same spikes checked.
   * cache   -- a fresh interpreter twice with one empty compilation-cache folder: the first call of the tutorial
                net and of the dense case, cold (compiles) and warm (reads the first session's program).
   * memory  -- what each recorded trace costs (bytes = B x ceil(T / record_every) x N x 4), and the peak resident
@@ -159,13 +160,16 @@ def sparse_net(n, fan_in, scale, seed=0):
 
 
 def event_case(quick, repeats):
-    "Dense against event-driven products on a sparse 1024-neuron network (fan-in 64), batches and input rates."
+    """Dense against event-driven products on sparse networks (fan-in 64): 1024 neurons at several batches and
+    input rates, and one sample at 5 % input for smaller networks (the crossover in size that "auto" follows)."""
     import jax.numpy as jnp, numpy as np
-    n, steps = (256, 100) if quick else (1024, STEPS)
-    net = sparse_net(n, 64, 0.2)
-    rows = []
-    grid = [(1, 0.05), (4, 0.05)] if quick else [(1, 0.01), (1, 0.05), (1, 0.2), (4, 0.05), (16, 0.05), (100, 0.05)]
-    for batch, rate in grid:
+    steps = 100 if quick else STEPS
+    grid = ([(256, 1, 0.05), (256, 4, 0.05), (128, 1, 0.05)] if quick else
+            [(1024, 1, 0.01), (1024, 1, 0.05), (1024, 1, 0.2), (1024, 4, 0.05), (1024, 16, 0.05), (1024, 100, 0.05),
+             (512, 1, 0.05), (256, 1, 0.05), (128, 1, 0.05)])
+    nets, rows = {}, []
+    for n, batch, rate in grid:
+        net = nets.setdefault(n, sparse_net(n, 64, 0.2))
         x = jnp.asarray(np.random.default_rng(3).poisson(rate, (batch, steps, n)).astype(np.float32))
         fd, fe = jitted(net, x, recurrent="dense"), jitted(net, x, recurrent="event")
         sd, se = np.asarray(fd()), np.asarray(fe())
@@ -308,10 +312,11 @@ def main(argv=None):
           f"{summary['lumped_over_floor']:.2f}")
     print(f"four synapses: {summary['four_s']:.2f} s, / its floor (2 channels) {summary['four_over_own_floor']:.2f}, "
           f"/ lumped {summary['four_over_lumped']:.2f}")
-    print("\nevent-driven (sparse, fan-in 64):  batch  input rate  spikes/step  dense (s)  event (s)  speed-up  same spikes")
+    print("\nevent-driven (sparse, fan-in 64):  neurons  batch  input rate  spikes/step  dense (s)  event (s)  speed-up"
+          "  same spikes")
     for e in res["event"]:
-        print(f"{'':34s} {e['batch']:5d} {e['input_rate_per_step']:10.2f} {e['spikes_per_step']:12.3f} "
-              f"{e['dense_s']:10.3f} {e['event_s']:10.3f} {e['speedup']:9.2f}  {e['same_spikes']}")
+        print(f"{'':34s} {e['neurons']:7d} {e['batch']:6d} {e['input_rate_per_step']:11.2f} "
+              f"{e['spikes_per_step']:12.3f} {e['dense_s']:10.3f} {e['event_s']:10.3f} {e['speedup']:9.2f}  {e['same_spikes']}")
     print("\ncompile cache (fresh interpreter, first call; cold = compiles, warm = reads the cache):")
     for name, c in res["cache"].items():
         print(f"  {name:14s} cold {c['cold']['first_call_s']:6.2f} s   warm {c['warm']['first_call_s']:6.2f} s   "
@@ -325,7 +330,7 @@ def main(argv=None):
     print(f"load average at start / end: {res['loadavg'][0][0]:.1f} / {res['loadavg'][-1][0]:.1f}")
     if not a.quick:
         small = [r for r in rows if r["case"] != _key(DENSE) and int(r["case"].split(":")[1]) <= 64]
-        ev1 = [e for e in res["event"] if e["batch"] == 1 and e["spikes_per_step"] <= 0.05]
+        ev1 = [e for e in res["event"] if e["neurons"] == 1024 and e["batch"] == 1 and e["spikes_per_step"] <= 0.05]
         checks = {"dense (lumped) <= 1.5x the floor": summary["lumped_over_floor"] <= 1.5,
                   "four <= 1.3x lumped (dense)": summary["four_over_lumped"] <= 1.3,
                   "warm first call overhead <= 0.3 s (both cases)":
