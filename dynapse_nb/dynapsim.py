@@ -383,9 +383,11 @@ def _event_buckets(n: int) -> tuple:
     return tuple(sorted({max(8, n >> k) for k in (6, 5, 4)}))
 
 def _active_indices(active, K: int, block: int = 32):
-    """The indices of the first `K` true entries of the boolean vector `active`, in order (slots past their number:
-    0). The running count is two small matrix products with triangles of ones (a block-wise prefix sum), cheaper on
-    a CPU than `jnp.cumsum`, and exact: whole numbers far below 2**24; each true entry then writes its index."""
+    """The indices of the first `K` true entries of the boolean vector `active`, in order; slots beyond the number
+    of true entries hold 0. The running count of true entries is a block-wise prefix sum done as two matrix products
+    with triangular matrices of ones ((P/block, block) @ (block, block), then (P/block, P/block) @ (P/block,)):
+    cheaper on a CPU than `jnp.cumsum`, and exact in float32 while P < 2**24. Each true entry then writes its own
+    index into its slot (one scatter)."""
     P = active.shape[0]
     r = -(-P // block)
     a = jnp.pad(active.astype(jnp.float32), (0, r * block - P)).reshape(r, block)
@@ -449,7 +451,7 @@ def simulate(params: dict, state: dict, x, w_in, w_rec, syn_types_in=None, syn_t
     def project(xc):               # a chunk (B, Tc, ...) of input -> drive (Tc, B, C, N)
         if weighted_input: return jnp.transpose(xc[..., jnp.asarray(ch)], (1, 0, 3, 2)) * gain
         if xc.shape[2] > C * n:    # more inputs than drives: project first, then make the smaller result time-major
-            return jnp.swapaxes((xc.reshape(-1, xc.shape[2]) @ w_in_s).reshape(B, -1, C, n), 0, 1)
+            return jnp.swapaxes((xc.reshape(-1, xc.shape[2]) @ w_in_s).reshape(B, xc.shape[1], C, n), 0, 1)
         xt = jnp.swapaxes(xc, 0, 1)                                        # time-major rows
         return (xt.reshape(-1, xt.shape[2]) @ w_in_s).reshape(xt.shape[0], B, C, n)
 

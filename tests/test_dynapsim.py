@@ -3,6 +3,7 @@ properties that cut across the simulator's pieces."""
 import numpy as np
 import jax
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from dynapse_nb.dynapsim import DynapSim, simulate, DEFAULTS
 from dynapse_nb.nn import LinearJax, Sequential
@@ -332,17 +333,25 @@ def test_cache_without_limit_is_adopted(tmp_path):
         jax.config.update("jax_enable_compilation_cache", before[2])
 
 
-from hypothesis import given, settings, strategies as st
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.booleans(), min_size=1, max_size=300), st.integers(1, 80))
-def test_active_indices_are_the_first_true_entries(active, K):
-    """The event-driven product's compaction: the indices of the first K true entries, in order, zeros after
-    (any length, also not a multiple of the block size)."""
+def _check_active_indices(a, K, **kw):
     from dynapse_nb.dynapsim import _active_indices
-    a = np.asarray(active)
     want = np.flatnonzero(a)[:K]
-    got = np.asarray(_active_indices(jax.numpy.asarray(a), K))
+    got = np.asarray(_active_indices(jax.numpy.asarray(a), K, **kw))
+    assert got.shape == (K,) and got.dtype == np.int32
     np.testing.assert_array_equal(got[:len(want)], want)
     assert (got[len(want):] == 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.sampled_from([1, 31, 32, 33, 65, 300]), st.sampled_from([1, 7, 32, 80, 400]))
+def test_active_indices_are_the_first_true_entries(data, P, K):
+    """The event-driven product's compaction: the indices of the first K true entries, in order, zeros after --
+    any length (also not a multiple of the block size), K above or below the number of true entries and P."""
+    _check_active_indices(np.asarray(data.draw(st.lists(st.booleans(), min_size=P, max_size=P))), K)
+
+
+@pytest.mark.parametrize("P, density, K, block", [(5000, 0.01, 64, 32), (5000, 0.5, 3000, 32), (4097, 0.3, 2000, 32),
+                                                  (257, 0.4, 120, 4), (1, 1.0, 1, 32), (1000, 0.0, 16, 32)])
+def test_active_indices_many_blocks(P, density, K, block):
+    "Thousands of entries (over a hundred blocks), another block size, all or nothing active."
+    _check_active_indices(np.random.default_rng(P).random(P) < density, K, block=block)
